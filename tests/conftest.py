@@ -1,0 +1,210 @@
+"""Shared test harness: real services, a real browser, a real Celery worker.
+
+* `live_server` comes from pytest-django.
+* `browser` / `page`: Playwright on Debian's /usr/bin/chromium (never a
+  downloaded browser). Each page records console errors and every request
+  that tries to leave 127.0.0.1 (such requests are aborted).
+* `celery_worker`: a real `celery worker` process against REDIS_URL and the
+  test database, started once per session when REDIS_URL is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses
+# to run under a running loop unless told the caller knows what it is doing.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / ".artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+requires_services = pytest.mark.skipif(
+    not settings.REDIS_URL, reason="needs REDIS_URL (runs in the PostgreSQL + Redis pass)"
+)
+embedded_only = pytest.mark.skipif(
+    bool(settings.REDIS_URL), reason="checks the embedded defaults (runs in the SQLite pass)"
+)
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = "redis" if settings.REDIS_URL else "in-process (eager)"
+    return f"kascade: database={db} tasks={broker}"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PageRecorder:
+    """What a page did that a test may want to refuse: console errors, outside requests."""
+
+    def __init__(self) -> None:
+        self.console_errors: list[str] = []
+        self.outside_requests: list[str] = []
+        self.page_errors: list[str] = []
+
+
+def _new_page(browser, request, **context_options):
+    context = browser.new_context(**context_options)
+    recorder = PageRecorder()
+
+    def route(route_request):
+        host = urlparse(route_request.request.url).hostname
+        if route_request.request.url.startswith("data:") or host in LOCAL_HOSTS:
+            route_request.continue_()
+        else:
+            recorder.outside_requests.append(route_request.request.url)
+            route_request.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda message: (
+            recorder.console_errors.append(message.text) if message.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda error: recorder.page_errors.append(str(error)))
+    page.recorder = recorder
+    request.addfinalizer(context.close)
+    return page
+
+
+@pytest.fixture
+def page(browser, request, live_server):
+    return _new_page(browser, request, viewport={"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def new_page(browser, request, live_server):
+    """A factory for extra pages (a second player, a phone, a projector)."""
+
+    def make(**context_options):
+        return _new_page(browser, request, **context_options)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def _database_url_for_worker() -> str:
+    """The URL of the database the tests use (pytest-django renamed it to test_…)."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.concurrency = concurrency
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "kascade_game",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={self.concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+                "--pool=prefork",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_ready()
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        from kascade_game.celery import app
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited; see {self.log_path}")
+            if app.control.ping(timeout=0.5):
+                return
+        raise RuntimeError(f"celery worker did not answer within {timeout_s}s; see {self.log_path}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, artifacts_dir):
+    """A real Celery worker process on REDIS_URL and the test database.
+
+    Tests that use it must use `transactional_db`, so that what they write is
+    committed and visible to the worker.
+    """
+    if not settings.REDIS_URL:
+        pytest.skip("a real worker needs REDIS_URL")
+    from kascade_game.celery import app
+
+    app.control.purge()
+    env = dict(os.environ)
+    env["DATABASE_URL"] = _database_url_for_worker()
+    env["REDIS_URL"] = settings.REDIS_URL
+    worker = WorkerProcess(env, artifacts_dir / "celery-worker.log")
+    worker.start()
+    yield worker
+    worker.stop()

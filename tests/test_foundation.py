@@ -1,0 +1,197 @@
+"""Foundation: pages of the contract, health probes, both settings modes, a real worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from tests.conftest import embedded_only, requires_services
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_PAGES = [
+    "/",
+    "/play/",
+    "/explore/",
+    "/leaderboard/",
+    "/rooms/",
+    "/booth/",
+    "/accounts/login/",
+]
+
+
+@pytest.mark.django_db
+def test_intro_introduces_kascade_and_the_game(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    for fact in (
+        "252 detector stations",
+        "200 m × 200 m",
+        "110 m above sea level",
+        "KCDC",
+        "/play/",
+    ):
+        assert fact in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", CONTRACT_PAGES)
+def test_every_contract_page_answers_and_links_every_section(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    text = response.content.decode()
+    for href in ("/play/", "/explore/", "/leaderboard/", "/rooms/", "/booth/"):
+        assert f'href="{href}"' in text
+
+
+@pytest.mark.django_db
+def test_pages_load_htmx_from_our_own_static_files(client):
+    text = client.get("/").content.decode()
+    assert '<script src="/static/vendor/htmx.min.js"' in text
+    assert "https://" not in text.split("<body")[0], "no script or style may come from elsewhere"
+
+
+def test_healthz_answers_while_the_process_lives(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_ready_when_database_and_broker_answer(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "ready"
+
+
+@pytest.mark.django_db
+def test_readyz_names_redis_when_redis_is_down(client):
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["redis: ConnectionError"]
+
+
+def _settings_in_subprocess(
+    env_overrides: dict[str, str | None], code: str
+) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DJANGO_ENV",
+            "SECRET_KEY",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
+    }
+    for key, value in env_overrides.items():
+        if value is not None:
+            env[key] = value
+    env["DJANGO_SETTINGS_MODULE"] = "kascade_game.settings"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+SHOW_SETTINGS = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'eager': s.CELERY_TASK_ALWAYS_EAGER, "
+    "'cache': s.CACHES['default']['BACKEND'], 'debug': s.DEBUG, 'production': s.PRODUCTION}))"
+)
+
+
+def test_development_defaults_need_no_services():
+    result = _settings_in_subprocess({}, SHOW_SETTINGS)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["engine"] == "django.db.backends.sqlite3"
+    assert shown["eager"] is True
+    assert shown["cache"].endswith("LocMemCache")
+    assert shown["production"] is False
+
+
+def test_configured_services_select_postgresql_and_redis():
+    result = _settings_in_subprocess(
+        {"DATABASE_URL": "postgres://u@127.0.0.1:5432/x", "REDIS_URL": "redis://127.0.0.1:6379/3"},
+        SHOW_SETTINGS,
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["engine"] == "django.db.backends.postgresql"
+    assert shown["eager"] is False
+    assert shown["cache"].endswith("RedisCache")
+
+
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "a-long-random-production-key-" + "x7Qp2Lm9Zr4Tb8Wc1Vn6Hk3Jd5Fg0Ys" * 2,
+    "ALLOWED_HOSTS": "quiz.example.org",
+    "DATABASE_URL": "postgres://u@127.0.0.1:5432/x",
+    "REDIS_URL": "redis://127.0.0.1:6379/3",
+}
+
+
+def test_readyz_names_the_database_when_it_is_down():
+    result = _settings_in_subprocess(
+        {"DATABASE_URL": "postgres://nobody@127.0.0.1:1/closed"},
+        "import django, json; django.setup(); from django.test import Client; "
+        "r = Client().get('/readyz'); print(r.status_code, json.dumps(r.json()))",
+    )
+    assert result.returncode == 0, result.stderr
+    status, _, body = result.stdout.strip().splitlines()[-1].partition(" ")
+    assert status == "503"
+    assert json.loads(body)["failing"] == ["database: OperationalError"]
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _settings_in_subprocess({**PRODUCTION_ENV, "SECRET_KEY": None}, SHOW_SETTINGS)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DJANGO_ENV=production" in result.stderr
+
+
+def test_production_check_deploy_reports_no_issues():
+    result = _settings_in_subprocess(
+        PRODUCTION_ENV,
+        "import sys; from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@embedded_only
+def test_tasks_run_in_process_without_redis():
+    from kascade_game.celery import ping
+
+    assert ping.delay("in-process").get(timeout=5) == "in-process"
+
+
+@requires_services
+@pytest.mark.django_db(transaction=True)
+def test_a_task_round_trips_through_a_real_worker(celery_worker):
+    from kascade_game.celery import ping
+
+    assert ping.delay("through-redis").get(timeout=30) == "through-redis"
+
+
+@pytest.mark.browser
+def test_intro_loads_in_chromium_with_no_console_errors_and_nothing_leaving_127_0_0_1(
+    page, live_server
+):
+    page.goto(live_server.url + "/")
+    assert page.locator("h1").inner_text() == "Which nucleus hit the atmosphere?"
+    page.get_by_role("link", name="Explore", exact=True).first.click()
+    page.wait_for_url("**/explore/")
+    assert page.evaluate("typeof window.htmx") == "object", "htmx must load from our static files"
+    assert page.recorder.console_errors == []
+    assert page.recorder.page_errors == []
+    assert page.recorder.outside_requests == []
