@@ -47,6 +47,20 @@ def check_redis() -> str | None:
     return None
 
 
+class ProbeMiddleware:
+    """Answers /healthz and /readyz before anything that checks the Host header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/healthz":
+            return healthz(request)
+        if request.path_info == "/readyz":
+            return readyz(request)
+        return self.get_response(request)
+
+
 @never_cache
 @require_GET
 def healthz(request):

@@ -62,6 +62,8 @@ def _development_secret_key() -> str:
 
 if PRODUCTION:
     SECRET_KEY = _required("SECRET_KEY")
+    # Old keys still accepted for signatures during a key rotation (docs/deploy.md).
+    SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS", [])
     ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", [])
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production")
@@ -90,6 +92,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes answer before host validation and the HTTPS redirect: kubelets and
+    # load balancers call pods by IP over plain HTTP.
+    "kascade_game.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -211,7 +216,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# A chunk takes seconds, so a message unacknowledged for 5 minutes belongs to a
+# dead worker and is handed to another (chunks are idempotent, a duplicate is harmless).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300")),
+    "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": int(os.environ.get("CELERY_RESTORE_THROTTLE", "10")),
+}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

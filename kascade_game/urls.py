@@ -1,15 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health, views
+from . import health, play, views
 
 urlpatterns = [
     path("", views.intro, name="intro"),
-    path(
-        "play/",
-        views.placeholder("play", "Play", "Shower cards and the five-way guess arrive here soon."),
-        name="play",
-    ),
+    path("play/", play.play_start, name="play"),
+    path("play/new/", play.play_new, name="play-new"),
+    path("play/guide/", views.field_guide, name="field-guide"),
+    path("play/r/<str:public_id>/", play.play_round, name="play-round"),
+    path("play/r/<str:public_id>/card/<int:position>/", play.play_card, name="play-card"),
+    path("play/r/<str:public_id>/card/<int:position>/guess/", play.play_guess, name="play-guess"),
+    path("play/r/<str:public_id>/summary/", play.play_summary, name="play-summary"),
     path(
         "explore/",
         views.placeholder(

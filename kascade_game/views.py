@@ -7,6 +7,11 @@ def intro(request):
     return render(request, "kascade_game/intro.html", {"section": "intro"})
 
 
+@require_GET
+def field_guide(request):
+    return render(request, "kascade_game/field_guide.html", {"section": "play"})
+
+
 def placeholder(section: str, title: str, blurb: str):
     """A page that a later feature fills; it already has its place in the nav."""
 

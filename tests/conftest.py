@@ -204,7 +204,20 @@ def celery_worker(django_db_setup, django_db_blocker, artifacts_dir):
     env = dict(os.environ)
     env["DATABASE_URL"] = _database_url_for_worker()
     env["REDIS_URL"] = settings.REDIS_URL
+    # A killed worker's unacknowledged chunks come back within seconds in the tests.
+    env["CELERY_VISIBILITY_TIMEOUT"] = "5"
+    env["CELERY_RESTORE_INTERVAL"] = "1"
+    env["CELERY_RESTORE_THROTTLE"] = "1"
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     worker = WorkerProcess(env, artifacts_dir / "celery-worker.log")
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def game_data(db):
+    """A small labelled deck with every forest's predictions (rolled back after each test)."""
+    from tests.factories import build_game_data
+
+    return build_game_data()

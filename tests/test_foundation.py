@@ -195,3 +195,13 @@ def test_intro_loads_in_chromium_with_no_console_errors_and_nothing_leaving_127_
     assert page.recorder.console_errors == []
     assert page.recorder.page_errors == []
     assert page.recorder.outside_requests == []
+
+
+def test_probes_answer_a_pod_ip_over_plain_http_in_production():
+    result = _settings_in_subprocess(
+        {**PRODUCTION_ENV, "DATABASE_URL": "postgres://nobody@127.0.0.1:1/closed"},
+        "import django; django.setup(); from django.test import Client; c = Client(HTTP_HOST='10.1.2.3'); "
+        "print(c.get('/healthz').status_code, c.get('/readyz').status_code, c.get('/play/').status_code)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "200 503 400"

@@ -1,0 +1,215 @@
+"""Datasets of showers, the forests' precomputed answers, and their batches.
+
+A shower row carries the KCDC columns under physics names (see
+``classify.columns``); the database refuses values outside the physical
+ranges, so a bad import cannot slip past the validation in Python.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+MASS_GROUP_CHOICES = [
+    ("p", "proton"),
+    ("He", "helium"),
+    ("C", "carbon/oxygen"),
+    ("Si", "silicon"),
+    ("Fe", "iron"),
+]
+HADRONIC_MODEL_CHOICES = [
+    ("qgsjet-ii-04", "QGSJet-II.04"),
+    ("epos-lhc", "EPOS-LHC"),
+    ("sibyll-2.3c", "Sibyll 2.3c"),
+]
+
+
+class Dataset(models.Model):
+    class Source(models.TextChoices):
+        SIMULATED = "simulated", "simulated"
+        IMPORTED = "imported", "imported (KCDC)"
+
+    class Purpose(models.TextChoices):
+        TRAINING = "training", "forest training set"
+        DECK = "deck", "game deck"
+        EXPLORE = "explore", "explore only"
+
+    name = models.CharField(max_length=100, unique=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.EXPLORE)
+    hadronic_model = models.CharField(
+        max_length=32,
+        choices=HADRONIC_MODEL_CHOICES,
+        blank=True,
+        default="",
+        help_text="The model the showers were simulated with, when known.",
+    )
+    description = models.TextField(blank=True, default="")
+    seed = models.BigIntegerField(null=True, blank=True)
+    labelled = models.BooleanField(default=False)
+    shower_count = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Shower(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="showers")
+    row = models.PositiveIntegerField(help_text="Position in the dataset, from 0.")
+    lg_e = models.FloatField(help_text="log10(E / eV) of the primary")
+    core_x_m = models.FloatField()
+    core_y_m = models.FloatField()
+    zenith_deg = models.FloatField()
+    azimuth_deg = models.FloatField()
+    lg_n_e = models.FloatField()
+    lg_n_mu = models.FloatField()
+    age = models.FloatField()
+    mass_group = models.CharField(max_length=2, choices=MASS_GROUP_CHOICES, blank=True, default="")
+    hadronic_model = models.CharField(
+        max_length=32, choices=HADRONIC_MODEL_CHOICES, blank=True, default=""
+    )
+
+    class Meta:
+        ordering = ["dataset", "row"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "row"], name="shower_row_unique"),
+            models.CheckConstraint(
+                condition=Q(zenith_deg__gte=0) & Q(zenith_deg__lte=90), name="shower_zenith_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(azimuth_deg__gte=0) & Q(azimuth_deg__lte=360),
+                name="shower_azimuth_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(lg_e__gte=10) & Q(lg_e__lte=22), name="shower_energy_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(age__gte=0) & Q(age__lte=3), name="shower_age_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(lg_n_e__gte=0)
+                & Q(lg_n_e__lte=12)
+                & Q(lg_n_mu__gte=0)
+                & Q(lg_n_mu__lte=12),
+                name="shower_sizes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(core_x_m__gte=-1000)
+                & Q(core_x_m__lte=1000)
+                & Q(core_y_m__gte=-1000)
+                & Q(core_y_m__lte=1000),
+                name="shower_core_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(mass_group__in=["", "p", "He", "C", "Si", "Fe"]),
+                name="shower_mass_group_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.name} #{self.row}"
+
+
+class ForestVersion(models.Model):
+    """A trained forest known to the database; `active` is the one the game reveals.
+
+    A new version becomes active only after its predictions are complete for
+    every shower, so the game never deals a card the new forest has not answered.
+    """
+
+    hadronic_model = models.CharField(max_length=32, choices=HADRONIC_MODEL_CHOICES)
+    version = models.CharField(max_length=64)
+    accuracy = models.FloatField(null=True, blank=True)
+    active = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    activated = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hadronic_model", "version"], name="forest_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["hadronic_model"],
+                condition=Q(active=True),
+                name="one_active_forest_per_model",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hadronic_model}@{self.version}"
+
+
+class Prediction(models.Model):
+    shower = models.ForeignKey(Shower, on_delete=models.CASCADE, related_name="predictions")
+    hadronic_model = models.CharField(max_length=32, choices=HADRONIC_MODEL_CHOICES)
+    model_version = models.CharField(max_length=64)
+    predicted_group = models.CharField(max_length=2, choices=MASS_GROUP_CHOICES)
+    prob_p = models.FloatField()
+    prob_he = models.FloatField()
+    prob_c = models.FloatField()
+    prob_si = models.FloatField()
+    prob_fe = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shower", "hadronic_model", "model_version"], name="prediction_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["hadronic_model", "model_version"])]
+
+    def __str__(self) -> str:
+        return f"{self.shower_id}: {self.hadronic_model}@{self.model_version} says {self.predicted_group}"
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        return {
+            "p": self.prob_p,
+            "He": self.prob_he,
+            "C": self.prob_c,
+            "Si": self.prob_si,
+            "Fe": self.prob_fe,
+        }
+
+
+class PrecomputeBatch(models.Model):
+    """Progress of one precomputation (a dataset × forest version), readable by the web."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="batches")
+    hadronic_model = models.CharField(max_length=32, choices=HADRONIC_MODEL_CHOICES)
+    model_version = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "hadronic_model", "model_version"], name="batch_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.name} × {self.hadronic_model}@{self.model_version}: {self.status}"
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0

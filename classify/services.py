@@ -1,0 +1,299 @@
+"""What writes in the classify app: batches of predictions, forest versions."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from celery import chord
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from .datasets import dataset_frame
+from .forests import TrainedForest, load_forest, predict_probabilities, read_card
+from .hadronic_models import HADRONIC_MODELS
+from .models import Dataset, ForestVersion, PrecomputeBatch, Prediction, Shower
+from .physics import MASS_GROUPS
+from .signals import forest_activated
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 2000
+
+
+class StaleForest(RuntimeError):
+    """The forest on disk is not the version a batch was started for."""
+
+
+# Each worker process loads each forest once, lazily, on its first chunk.
+_FOREST_CACHE: dict[str, TrainedForest] = {}
+
+
+def forest_for(hadronic_model: str, version: str) -> TrainedForest:
+    forest = _FOREST_CACHE.get(hadronic_model)
+    if forest is None or forest.version != version:
+        forest = load_forest(hadronic_model)
+        _FOREST_CACHE[hadronic_model] = forest
+    if forest.version != version:
+        raise StaleForest(
+            f"{hadronic_model}: the batch wants version {version}, the model file is {forest.version}"
+        )
+    return forest
+
+
+def current_version(hadronic_model: str) -> str:
+    return read_card(hadronic_model)["version"]
+
+
+def register_forest_version(
+    hadronic_model: str, *, version: str, accuracy: float | None
+) -> ForestVersion:
+    forest_version, _ = ForestVersion.objects.get_or_create(
+        hadronic_model=hadronic_model, version=version, defaults={"accuracy": accuracy}
+    )
+    return forest_version
+
+
+@transaction.atomic
+def activate_if_complete(hadronic_model: str, version: str) -> bool:
+    """Switch the game to a forest version once it has answered every shower.
+
+    The old version keeps serving until then, so no card is ever dealt
+    without an answer from every forest.
+    """
+    missing = Shower.objects.exclude(
+        predictions__hadronic_model=hadronic_model, predictions__model_version=version
+    ).exists()
+    if missing:
+        return False
+    target = (
+        ForestVersion.objects.select_for_update()
+        .filter(hadronic_model=hadronic_model, version=version)
+        .first()
+    )
+    if target is None:
+        target = ForestVersion.objects.create(hadronic_model=hadronic_model, version=version)
+    if target.active:
+        return True
+    ForestVersion.objects.filter(hadronic_model=hadronic_model, active=True).update(active=False)
+    target.active = True
+    target.activated = timezone.now()
+    target.save(update_fields=["active", "activated"])
+    logger.info("forest %s@%s is now active", hadronic_model, version)
+    transaction.on_commit(
+        lambda: forest_activated.send(
+            sender=ForestVersion, hadronic_model=hadronic_model, version=version
+        )
+    )
+    return True
+
+
+def _chunk_bounds(total_rows: int, chunk_size: int) -> list[tuple[int, int]]:
+    return [
+        (start, min(start + chunk_size, total_rows)) for start in range(0, total_rows, chunk_size)
+    ]
+
+
+def start_precompute(
+    *, dataset_id: int, hadronic_model: str, chunk_size: int = CHUNK_SIZE, eager: bool | None = None
+) -> PrecomputeBatch:
+    """Create or resume the batch for (dataset, current forest version) and dispatch its chunks.
+
+    `eager=True` runs the chunks in this process (used by `make setup`, which
+    must not depend on a running worker, and by the embedded mode without a
+    broker); otherwise a chord of chunk tasks goes to the broker once the
+    surrounding transaction commits.
+    """
+    if eager is None:
+        eager = bool(settings.CELERY_TASK_ALWAYS_EAGER)
+    dataset = Dataset.objects.get(id=dataset_id)
+    version = current_version(hadronic_model)
+    total = Shower.objects.filter(dataset=dataset).count()
+    bounds = _chunk_bounds(dataset.shower_count or total, chunk_size)
+    batch, created = PrecomputeBatch.objects.get_or_create(
+        dataset=dataset,
+        hadronic_model=hadronic_model,
+        model_version=version,
+        defaults={
+            "total": total,
+            "chunks_total": len(bounds),
+            "status": PrecomputeBatch.Status.PENDING,
+        },
+    )
+    if not created and batch.status == PrecomputeBatch.Status.DONE and count_done(batch) == total:
+        return batch
+    PrecomputeBatch.objects.filter(id=batch.id).update(
+        status=PrecomputeBatch.Status.RUNNING,
+        total=total,
+        chunks_total=len(bounds),
+        finished=None,
+        started=timezone.now(),
+    )
+    from .tasks import finish_batch, predict_chunk
+
+    if eager:
+        for start, stop in bounds:
+            predict_chunk.apply(args=(batch.id, start, stop), throw=True)
+        finish_batch.apply(args=(None, batch.id), throw=True)
+    else:
+        header = [predict_chunk.si(batch.id, start, stop) for start, stop in bounds]
+        transaction.on_commit(lambda: chord(header)(finish_batch.s(batch.id)))
+    batch.refresh_from_db()
+    return batch
+
+
+def count_done(batch: PrecomputeBatch) -> int:
+    return Prediction.objects.filter(
+        shower__dataset_id=batch.dataset_id,
+        hadronic_model=batch.hadronic_model,
+        model_version=batch.model_version,
+    ).count()
+
+
+def predict_chunk(*, batch_id: int, row_start: int, row_stop: int) -> int:
+    """Predict one chunk and upsert its rows; safe to run any number of times."""
+    started = time.perf_counter()
+    batch = PrecomputeBatch.objects.select_related("dataset").get(id=batch_id)
+    forest = forest_for(batch.hadronic_model, batch.model_version)
+    showers = dataset_frame(batch.dataset, row_range=(row_start, row_stop))
+    if showers.empty:
+        return 0
+    probabilities = predict_probabilities(forest, showers)
+    upsert_predictions(
+        shower_ids=showers["shower_id"].to_numpy(),
+        probabilities=probabilities,
+        hadronic_model=batch.hadronic_model,
+        model_version=batch.model_version,
+    )
+    done = count_done(batch)
+    PrecomputeBatch.objects.filter(id=batch_id).update(
+        done=done,
+        chunks_done=min(batch.chunks_total, round(done / max(1, batch.total) * batch.chunks_total)),
+    )
+    logger.info(
+        "batch %s rows %s-%s: %d showers in %.2fs",
+        batch_id,
+        row_start,
+        row_stop,
+        len(showers),
+        time.perf_counter() - started,
+    )
+    if done >= batch.total:
+        finish_batch(batch_id=batch_id)
+    return len(showers)
+
+
+def upsert_predictions(
+    *, shower_ids: np.ndarray, probabilities: np.ndarray, hadronic_model: str, model_version: str
+) -> None:
+    best = probabilities.argmax(axis=1)
+    rows = [
+        Prediction(
+            shower_id=int(shower_id),
+            hadronic_model=hadronic_model,
+            model_version=model_version,
+            predicted_group=MASS_GROUPS[int(best[i])],
+            prob_p=float(probabilities[i, 0]),
+            prob_he=float(probabilities[i, 1]),
+            prob_c=float(probabilities[i, 2]),
+            prob_si=float(probabilities[i, 3]),
+            prob_fe=float(probabilities[i, 4]),
+        )
+        for i, shower_id in enumerate(shower_ids)
+    ]
+    Prediction.objects.bulk_create(
+        rows,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["shower", "hadronic_model", "model_version"],
+        update_fields=["predicted_group", "prob_p", "prob_he", "prob_c", "prob_si", "prob_fe"],
+    )
+
+
+def finish_batch(*, batch_id: int) -> str:
+    """Mark a batch done when all its rows exist; then maybe switch the game to this version."""
+    with transaction.atomic():
+        batch = PrecomputeBatch.objects.select_for_update().get(id=batch_id)
+        done = count_done(batch)
+        if done < batch.total:
+            PrecomputeBatch.objects.filter(id=batch_id).update(done=done)
+            return batch.status
+        if batch.status != PrecomputeBatch.Status.DONE:
+            batch.status = PrecomputeBatch.Status.DONE
+            batch.done = done
+            batch.chunks_done = batch.chunks_total
+            batch.finished = timezone.now()
+            batch.save(update_fields=["status", "done", "chunks_done", "finished"])
+    activate_if_complete(batch.hadronic_model, batch.model_version)
+    return PrecomputeBatch.Status.DONE
+
+
+def start_precompute_for_dataset(
+    dataset: Dataset, *, eager: bool | None = None
+) -> list[PrecomputeBatch]:
+    """After an import: every forest answers every shower of the new dataset."""
+    batches = []
+    for key in HADRONIC_MODELS:
+        try:
+            current_version(key)
+        except FileNotFoundError:
+            logger.warning("no forest for %s yet; skipping its predictions", key)
+            continue
+        batches.append(start_precompute(dataset_id=dataset.id, hadronic_model=key, eager=eager))
+    return batches
+
+
+@dataclass(frozen=True)
+class Missing:
+    dataset: Dataset
+    hadronic_model: str
+    version: str
+    missing: int
+
+
+def missing_predictions(*, datasets=None, models=None) -> list[Missing]:
+    """Which (dataset, forest) pairs lack predictions from the forest's current version."""
+    result = []
+    datasets = list(datasets if datasets is not None else Dataset.objects.all())
+    for key in models or list(HADRONIC_MODELS):
+        version = current_version(key)
+        counts = dict(
+            Prediction.objects.filter(hadronic_model=key, model_version=version)
+            .values("shower__dataset_id")
+            .annotate(n=Count("id"))
+            .values_list("shower__dataset_id", "n")
+        )
+        for dataset in datasets:
+            lacking = dataset.shower_count - counts.get(dataset.id, 0)
+            if lacking > 0:
+                result.append(Missing(dataset, key, version, lacking))
+    return result
+
+
+def ensure_predictions(*, stdout=None) -> None:
+    """`make setup`: compute every missing prediction in this process, then activate."""
+    for gap in missing_predictions():
+        if stdout:
+            stdout.write(
+                f"predicting {gap.dataset.name} with {gap.hadronic_model}@{gap.version}: {gap.missing} showers"
+            )
+        start_precompute(dataset_id=gap.dataset.id, hadronic_model=gap.hadronic_model, eager=True)
+    for key in HADRONIC_MODELS:
+        activate_if_complete(key, current_version(key))
+
+
+def precompute_new_version(
+    hadronic_model: str, *, version: str, accuracy: float | None = None
+) -> list:
+    """After training: compute the new version for every dataset; the game switches when done."""
+    register_forest_version(hadronic_model, version=version, accuracy=accuracy)
+    batches = [
+        start_precompute(dataset_id=dataset.id, hadronic_model=hadronic_model)
+        for dataset in Dataset.objects.all()
+    ]
+    activate_if_complete(hadronic_model, version)
+    return batches

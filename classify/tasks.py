@@ -1,0 +1,55 @@
+"""Celery tasks that precompute every forest's answer for every shower.
+
+The request path never runs a forest: these tasks do, in chunks of a few
+thousand showers. Each chunk is idempotent (a bulk upsert on the unique
+(shower, model, version)), so a redelivered message or a re-run never
+duplicates a row; `acks_late` with `reject_on_worker_lost` puts a chunk back
+on the queue when its worker dies.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    name="classify.predict_chunk",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_DATABASE_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=6,
+)
+def predict_chunk(batch_id: int, row_start: int, row_stop: int) -> int:
+    """Predict showers with row_start <= row < row_stop of the batch's dataset."""
+    return services.predict_chunk(batch_id=batch_id, row_start=row_start, row_stop=row_stop)
+
+
+@shared_task(
+    name="classify.finish_batch",
+    acks_late=True,
+    autoretry_for=TRANSIENT_DATABASE_ERRORS,
+    retry_backoff=True,
+    max_retries=6,
+)
+def finish_batch(_chunk_results, batch_id: int) -> str:
+    """The chord's callback: marks the batch complete once every row is there."""
+    return services.finish_batch(batch_id=batch_id)
+
+
+@shared_task(name="classify.precompute_predictions")
+def precompute_predictions(dataset_id: int, hadronic_model: str) -> int:
+    """Start (or resume) the precomputation of one dataset with one forest's current version."""
+    batch = services.start_precompute(dataset_id=dataset_id, hadronic_model=hadronic_model)
+    return batch.id

@@ -1,0 +1,241 @@
+"""The quiz views: thin callers of services and selectors.
+
+Before a guess is recorded no response carries the truth or any forest's
+answer: the card templates get only the shower's observables.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from classify.hadronic_models import HADRONIC_MODELS
+from classify.physics import GROUP_LABELS, MASS_GROUPS
+from classify.selectors import predictions_for
+
+from . import services
+from .explain import describe, muon_hint, physics_sentence
+from .footprint import render_footprint_svg
+from .models import Difficulty, Guess, Round, RoundCard
+from .players import current_player
+
+GUESS_BUTTONS = [(index + 1, group, GROUP_LABELS[group]) for index, group in enumerate(MASS_GROUPS)]
+
+
+def _error(request, error: services.GameError) -> HttpResponse:
+    template = "kascade_game/play/_error.html" if request.htmx else "kascade_game/play/error.html"
+    return render(
+        request, template, {"message": str(error), "section": "play"}, status=error.status
+    )
+
+
+@require_GET
+def play_start(request):
+    player = current_player(request)
+    if player is not None:
+        unfinished = (
+            Round.objects.filter(player=player, finished__isnull=True, kind=Round.Kind.SOLO)
+            .order_by("-created")
+            .first()
+        )
+    else:
+        unfinished = None
+    return render(
+        request,
+        "kascade_game/play/start.html",
+        {
+            "section": "play",
+            "player": player,
+            "unfinished": unfinished,
+            "difficulties": Difficulty.choices,
+            "suggested": services.difficulty_for(player) if player else Difficulty.EASY,
+            "first_visit": player is None or not player.tutorial_seen,
+        },
+    )
+
+
+@require_POST
+def play_new(request):
+    player = current_player(request, create=True)
+    difficulty = request.POST.get("difficulty") or None
+    if difficulty is not None and difficulty not in Difficulty.values:
+        return _error(request, services.InvalidGuess("Difficulty must be easy, medium or hard."))
+    try:
+        game_round = services.start_round(player=player, difficulty=difficulty)
+    except services.GameError as error:
+        return _error(request, error)
+    if not player.tutorial_seen:
+        player.tutorial_seen = True
+        player.save(update_fields=["tutorial_seen"])
+    return redirect("play-round", public_id=game_round.public_id)
+
+
+def _round_for(request, public_id: str) -> Round:
+    player = current_player(request)
+    game_round = (
+        Round.objects.filter(public_id=public_id, player=player).first() if player else None
+    )
+    if game_round is None:
+        raise services.NotYourRound("There is no such round for you.")
+    return game_round
+
+
+def _card_context(game_round: Round, card: RoundCard) -> dict:
+    shower = card.shower
+    show_hints = game_round.difficulty != Difficulty.HARD
+    return {
+        "round": game_round,
+        "card": card,
+        "position_display": card.position + 1,
+        "facts": describe(shower),
+        "hint": muon_hint(shower) if show_hints else None,
+        "footprint": render_footprint_svg(
+            core_x_m=shower.core_x_m,
+            core_y_m=shower.core_y_m,
+            zenith_deg=shower.zenith_deg,
+            azimuth_deg=shower.azimuth_deg,
+            lg_n_e=shower.lg_n_e,
+            lg_n_mu=shower.lg_n_mu,
+            age=shower.age,
+            show_muons=True,
+            id_prefix=f"fp{card.position}",
+        ),
+        "buttons": GUESS_BUTTONS,
+        "guess_url": reverse("play-guess", args=[game_round.public_id, card.position]),
+    }
+
+
+def _reveal_context(game_round: Round, guess: Guess, predictions: dict | None = None) -> dict:
+    card = guess.card
+    if predictions is None:
+        predictions = predictions_for([card.shower_id]).get(card.shower_id, {})
+    forests = []
+    for key, model in HADRONIC_MODELS.items():
+        prediction = predictions.get(key)
+        answer = guess.forest_answers.get(key) or (prediction.predicted_group if prediction else "")
+        probabilities = prediction.probabilities if prediction else {}
+        forests.append(
+            {
+                "key": key,
+                "label": model.label,
+                "prediction": answer,
+                "prediction_label": GROUP_LABELS.get(answer, ""),
+                "is_right": answer == guess.truth,
+                "bars": [
+                    {"group": group, "percent": round(100 * probabilities.get(group, 0.0))}
+                    for group in MASS_GROUPS
+                ],
+            }
+        )
+    next_position = card.position + 1
+    return {
+        "round": game_round,
+        "guess": guess,
+        "truth_label": GROUP_LABELS[guess.truth],
+        "choice_label": GROUP_LABELS[guess.choice],
+        "forests": forests,
+        "sentence": physics_sentence(card.shower, guess.truth),
+        "next_url": reverse("play-card", args=[game_round.public_id, next_position])
+        if next_position < game_round.size
+        else None,
+        "summary_url": reverse("play-summary", args=[game_round.public_id]),
+    }
+
+
+@require_GET
+def play_round(request, public_id: str):
+    try:
+        game_round = _round_for(request, public_id)
+    except services.GameError as error:
+        return _error(request, error)
+    if game_round.is_finished:
+        return redirect("play-summary", public_id=public_id)
+    return redirect("play-card", public_id=public_id, position=game_round.answered)
+
+
+@require_GET
+def play_card(request, public_id: str, position: int):
+    try:
+        game_round = _round_for(request, public_id)
+        card = (
+            RoundCard.objects.select_related("shower")
+            .filter(round=game_round, position=position)
+            .first()
+        )
+        if card is None:
+            raise services.NoSuchCard("This round has no such card.")
+    except services.GameError as error:
+        return _error(request, error)
+    guess = Guess.objects.filter(card=card).first()
+    context = {"section": "play", **_card_context(game_round, card)}
+    if guess is not None:
+        context.update(_reveal_context(game_round, guess))
+    template = (
+        "kascade_game/play/_play_area.html" if request.htmx else "kascade_game/play/card.html"
+    )
+    return render(request, template, context)
+
+
+@require_http_methods(["POST"])
+def play_guess(request, public_id: str, position: int):
+    player = current_player(request)
+    if player is None:
+        return _error(request, services.NotYourRound("There is no such round for you."))
+    try:
+        outcome = services.record_guess(
+            player=player,
+            public_id=public_id,
+            position=position,
+            choice=request.POST.get("choice", ""),
+        )
+    except services.AlreadyAnswered as repeat:
+        outcome = services.GuessOutcome(guess=repeat.guess, round=repeat.guess.card.round)
+    except services.GameError as error:
+        return _error(request, error)
+    guess, game_round, card = outcome.guess, outcome.round, outcome.guess.card
+    context = {
+        "section": "play",
+        **_card_context(game_round, card),
+        **_reveal_context(game_round, guess, outcome.predictions or None),
+    }
+    template = (
+        "kascade_game/play/_play_area.html" if request.htmx else "kascade_game/play/card.html"
+    )
+    return render(request, template, context)
+
+
+@require_GET
+def play_summary(request, public_id: str):
+    try:
+        game_round = _round_for(request, public_id)
+    except services.GameError as error:
+        return _error(request, error)
+    guesses = list(
+        Guess.objects.filter(card__round=game_round)
+        .select_related("card")
+        .order_by("card__position")
+    )
+    forest_right = {key: 0 for key in HADRONIC_MODELS}
+    for guess in guesses:
+        for key, answer in guess.forest_answers.items():
+            forest_right[key] += answer == guess.truth
+    return render(
+        request,
+        "kascade_game/play/summary.html",
+        {
+            "section": "play",
+            "round": game_round,
+            "guesses": guesses,
+            "answered": len(guesses),
+            "forests": [
+                {"key": key, "label": model.label, "right": forest_right[key]}
+                for key, model in HADRONIC_MODELS.items()
+            ],
+        },
+    )
+
+
+def method_not_allowed(request):
+    return HttpResponseNotAllowed(["POST"])

@@ -1,0 +1,248 @@
+"""The quiz: dealing, cards, one guess per card, the reveal, scoring, the summary."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from classify.hadronic_models import HADRONIC_MODELS
+from classify.models import Prediction
+from classify.selectors import dealable_showers
+from kascade_game.models import Guess, Round
+from kascade_game.scoring import (
+    BASE_POINTS,
+    BEAT_THE_MACHINE_BONUS,
+    NEIGHBOUR_POINTS,
+    score_guess,
+)
+
+REVEAL_MARKERS = (
+    "data-truth",
+    "data-prediction",
+    "data-model",
+    "data-reveal",
+    "forest says",
+    "prob_",
+)
+
+
+def start_round(client, difficulty: str = "easy") -> Round:
+    response = client.post("/play/new/", {"difficulty": difficulty})
+    assert response.status_code == 302, response.content
+    public_id = response["Location"].rstrip("/").split("/")[-1]
+    return Round.objects.get(public_id=public_id)
+
+
+def guess_url(game_round: Round, position: int) -> str:
+    return f"/play/r/{game_round.public_id}/card/{position}/guess/"
+
+
+def card_url(game_round: Round, position: int) -> str:
+    return f"/play/r/{game_round.public_id}/card/{position}/"
+
+
+@pytest.mark.django_db
+def test_a_newcomer_sees_the_tutorial_and_a_start_button(client):
+    text = client.get("/play/").content.decode()
+    assert "How to play" in text
+    assert 'action="/play/new/"' in text
+    assert "/play/guide/" in text
+
+
+@pytest.mark.django_db
+def test_the_field_guide_explains_electrons_muons_age_and_the_models(client):
+    text = client.get("/play/guide/").content.decode()
+    for topic in (
+        "Electrons",
+        "Muons",
+        "Age",
+        "252 detector stations",
+        "QGSJet-II.04",
+        "EPOS-LHC",
+        "Sibyll 2.3c",
+    ):
+        assert topic in text
+    assert re.search(r'<img src="/static/kascade_game/field-guide/[a-z-]+\.svg"', text)
+
+
+def test_scoring_rewards_right_neighbour_beating_the_machine_and_streaks():
+    forests_right = {"a": "Fe", "b": "Fe", "c": "Fe"}
+    forests_wrong = {"a": "Si", "b": "Si", "c": "Fe"}
+    assert (
+        score_guess(choice="Fe", truth="Fe", forest_answers=forests_right, streak_before=0).points
+        == BASE_POINTS
+    )
+    assert (
+        score_guess(choice="Si", truth="Fe", forest_answers=forests_right, streak_before=3).points
+        == NEIGHBOUR_POINTS
+    )
+    assert (
+        score_guess(choice="p", truth="Fe", forest_answers=forests_right, streak_before=3).points
+        == 0
+    )
+    beat = score_guess(choice="Fe", truth="Fe", forest_answers=forests_wrong, streak_before=0)
+    assert beat.beat_the_machine and beat.points == BASE_POINTS + BEAT_THE_MACHINE_BONUS
+    assert (
+        score_guess(choice="Fe", truth="Fe", forest_answers=forests_right, streak_before=1).points
+        == 150
+    )
+    assert (
+        score_guess(choice="Fe", truth="Fe", forest_answers=forests_right, streak_before=5).points
+        == 200
+    )
+    assert (
+        score_guess(choice="He", truth="Fe", forest_answers=forests_right, streak_before=5).streak
+        == 0
+    )
+
+
+def test_scoring_refuses_a_group_that_does_not_exist():
+    with pytest.raises(ValueError):
+        score_guess(choice="U", truth="Fe", forest_answers={}, streak_before=0)
+
+
+@pytest.mark.django_db
+def test_a_round_deals_ten_mixed_cards_every_one_answered_by_all_forests(client, game_data):
+    game_round = start_round(client)
+    cards = list(game_round.cards.select_related("shower"))
+    assert len(cards) == 10
+    groups = [card.shower.mass_group for card in cards]
+    assert set(groups) == {"p", "He", "C", "Si", "Fe"}
+    assert all(groups.count(group) == 2 for group in set(groups))
+    dealable = set(dealable_showers().values_list("id", flat=True))
+    assert {card.shower_id for card in cards} <= dealable
+
+
+@pytest.mark.django_db
+def test_a_shower_missing_one_forest_answer_is_never_dealt(game_data):
+    shower_id = dealable_showers().values_list("id", flat=True).first()
+    Prediction.objects.filter(shower_id=shower_id, hadronic_model="epos-lhc").delete()
+    assert not dealable_showers().filter(id=shower_id).exists()
+    from classify.models import ForestVersion
+
+    ForestVersion.objects.filter(hadronic_model="sibyll-2.3c").update(active=False)
+    assert not dealable_showers().exists()
+
+
+@pytest.mark.django_db
+def test_no_response_before_the_guess_contains_the_truth_or_a_prediction(client, game_data):
+    game_round = start_round(client)
+    pages = [
+        client.get("/play/"),
+        client.get(f"/play/r/{game_round.public_id}/", follow=True),
+    ]
+    for position in range(game_round.size):
+        pages.append(client.get(card_url(game_round, position)))
+        pages.append(client.get(card_url(game_round, position), HTTP_HX_REQUEST="true"))
+    for response in pages:
+        assert response.status_code == 200
+        text = response.content.decode()
+        for marker in REVEAL_MARKERS:
+            assert marker not in text, f"{marker!r} leaked before the guess"
+        assert "data-guess" in text or "/play/new/" in text
+
+
+@pytest.mark.django_db
+def test_the_reveal_shows_truth_and_three_forests_with_the_contract_hooks(client, game_data):
+    game_round = start_round(client)
+    response = client.post(guess_url(game_round, 0), {"choice": "Fe"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    text = response.content.decode()
+    truth = game_round.cards.get(position=0).shower.mass_group
+    assert f'data-truth="{truth}"' in text
+    assert "data-reveal" in text
+    models = re.findall(r'data-model="([^"]+)" data-prediction="(p|He|C|Si|Fe)"', text)
+    assert [key for key, _ in models] == list(HADRONIC_MODELS)
+    guess = Guess.objects.get(card__round=game_round, card__position=0)
+    assert f'data-score="{guess.points}"' in text
+    assert text.count("<meter") == 15, "five probabilities per forest"
+    assert "shower had" in text, "one sentence of physics"
+
+
+@pytest.mark.django_db
+def test_a_replayed_guess_is_counted_once_and_answered_with_the_recorded_result(client, game_data):
+    game_round = start_round(client)
+    first = client.post(guess_url(game_round, 0), {"choice": "p"})
+    second = client.post(guess_url(game_round, 0), {"choice": "Fe"})
+    assert first.status_code == second.status_code == 200
+    assert Guess.objects.filter(card__round=game_round).count() == 1
+    guess = Guess.objects.get(card__round=game_round)
+    assert guess.choice == "p"
+    game_round.refresh_from_db()
+    assert game_round.answered == 1 and game_round.points == guess.points
+    assert "you said proton (p)" in second.content.decode() or guess.is_correct
+
+
+@pytest.mark.django_db
+def test_another_players_round_is_not_found_and_nothing_is_recorded(
+    client, django_user_model, game_data
+):
+    from django.test import Client
+
+    game_round = start_round(client)
+    stranger = Client()
+    assert stranger.get(card_url(game_round, 0)).status_code == 404
+    assert stranger.post(guess_url(game_round, 0), {"choice": "p"}).status_code == 404
+    assert not Guess.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("choice", ["", "H", "iron", "<script>", "p' OR 1=1"])
+def test_a_guess_outside_the_five_groups_is_refused(client, game_data, choice):
+    game_round = start_round(client)
+    response = client.post(guess_url(game_round, 0), {"choice": choice})
+    assert response.status_code == 400
+    assert "must be one of p, He, C, Si, Fe" in response.content.decode()
+    assert not Guess.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_card_that_does_not_exist_is_404(client, game_data):
+    game_round = start_round(client)
+    assert client.get(card_url(game_round, 99)).status_code == 404
+    assert client.post(guess_url(game_round, 99), {"choice": "p"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_full_round_ends_with_you_versus_each_forest(client, game_data):
+    game_round = start_round(client)
+    for position in range(game_round.size):
+        assert client.post(guess_url(game_round, position), {"choice": "C"}).status_code == 200
+    game_round.refresh_from_db()
+    assert game_round.is_finished
+    guesses = list(Guess.objects.filter(card__round=game_round))
+    assert game_round.points == sum(guess.points for guess in guesses)
+    summary = client.get(f"/play/r/{game_round.public_id}/summary/").content.decode()
+    assert f"{game_round.correct}/10" in summary
+    for key in HADRONIC_MODELS:
+        right = sum(guess.forest_answers[key] == guess.truth for guess in guesses)
+        assert f'data-forest-score="{key}">{right}/10' in summary
+    assert client.post(guess_url(game_round, 0), {"choice": "p"}).status_code == 200
+    game_round.refresh_from_db()
+    assert game_round.answered == 10
+
+
+@pytest.mark.django_db
+def test_card_and_guess_requests_stay_within_ten_queries(
+    client, game_data, django_assert_max_num_queries
+):
+    game_round = start_round(client)
+    with django_assert_max_num_queries(10):
+        client.get(card_url(game_round, 0), HTTP_HX_REQUEST="true")
+    with django_assert_max_num_queries(10):
+        client.post(guess_url(game_round, 0), {"choice": "He"}, HTTP_HX_REQUEST="true")
+
+
+@pytest.mark.django_db
+def test_a_card_page_is_small(client, game_data):
+    game_round = start_round(client)
+    assert len(client.get(card_url(game_round, 0)).content) <= 30_000
+
+
+@pytest.mark.django_db
+def test_hard_rounds_hide_the_hint(client, game_data):
+    easy = start_round(client, "easy")
+    assert "data-hint" in client.get(card_url(easy, 0)).content.decode()
+    hard = start_round(client, "hard")
+    assert "data-hint" not in client.get(card_url(hard, 0)).content.decode()
