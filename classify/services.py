@@ -10,7 +10,7 @@ import numpy as np
 from celery import chord
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from .datasets import dataset_frame
@@ -297,3 +297,9 @@ def precompute_new_version(
     ]
     activate_if_complete(hadronic_model, version)
     return batches
+
+
+def record_batch_error(*, batch_id: int, error: str) -> None:
+    PrecomputeBatch.objects.filter(id=batch_id).update(
+        errors=F("errors") + 1, last_error=error[:2000]
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from . import services
@@ -21,7 +21,17 @@ logger = logging.getLogger(__name__)
 TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
+class BatchChunkTask(Task):
+    """Counts a chunk that failed for good (after its retries) on its batch's progress."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        batch_id = args[0] if args else kwargs.get("batch_id")
+        if batch_id is not None:
+            services.record_batch_error(batch_id=batch_id, error=f"{exc.__class__.__name__}: {exc}")
+
+
 @shared_task(
+    base=BatchChunkTask,
     name="classify.predict_chunk",
     acks_late=True,
     reject_on_worker_lost=True,

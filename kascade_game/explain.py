@@ -34,7 +34,7 @@ def describe(shower) -> list[dict]:
         {
             "label": "Energy",
             "value": energy_text(shower.lg_e),
-            "detail": f"10^{shower.lg_e:.2f} eV — the energy of the particle that hit the atmosphere",
+            "detail": f"lg(E/eV) = {shower.lg_e:.2f}: the energy of the particle that hit the air",
         },
         {
             "label": "Zenith angle",

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from classify import views as classify_views
+
 from . import health, play, views
 
 urlpatterns = [
@@ -34,6 +36,7 @@ urlpatterns = [
         views.placeholder("booth", "Booth", "Kiosk mode for festivals."),
         name="booth",
     ),
+    path("staff/predictions/", classify_views.prediction_progress, name="prediction-progress"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

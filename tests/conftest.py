@@ -221,3 +221,11 @@ def game_data(db):
     from tests.factories import build_game_data
 
     return build_game_data()
+
+
+@pytest.fixture
+def live_game_data(transactional_db):
+    """Game data committed to the database, so the live server's thread sees it."""
+    from tests.factories import build_game_data
+
+    return build_game_data()

@@ -187,3 +187,44 @@ def test_the_precompute_command_waits_for_the_workers_with_a_progress_bar(celery
     )
     assert "900/900" in out.getvalue()
     assert "all 3 batch(es) complete" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_staff_see_the_progress_of_every_batch_and_others_do_not(client, django_user_model):
+    dataset = small_dataset("batch-progress", 60, 38)
+    start_precompute(dataset_id=dataset.id, hadronic_model="qgsjet-ii-04", eager=True)
+    PrecomputeBatch.objects.create(
+        dataset=dataset,
+        hadronic_model="epos-lhc",
+        model_version="v-next",
+        total=60,
+        done=15,
+        status=PrecomputeBatch.Status.RUNNING,
+    )
+    anonymous = client.get("/staff/predictions/")
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+    staff = django_user_model.objects.create_user(
+        "operator", password="pw-1234-long", is_staff=True
+    )
+    client.force_login(staff)
+    page = client.get("/staff/predictions/").content.decode()
+    assert 'hx-trigger="every 2s"' in page
+    partial = client.get("/staff/predictions/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial
+    assert 'data-status="running"' in partial and "15 / 60" in partial and "25.0 %" in partial
+    assert 'data-status="done"' in partial and "60 / 60" in partial
+
+
+@pytest.mark.django_db
+def test_a_chunk_that_fails_for_good_is_counted_as_an_error():
+    from classify.tasks import predict_chunk as predict_chunk_task
+
+    dataset = small_dataset("batch-error", 30, 39)
+    batch = PrecomputeBatch.objects.create(
+        dataset=dataset, hadronic_model="epos-lhc", model_version="not-on-disk", total=30
+    )
+    result = predict_chunk_task.apply(args=(batch.id, 0, 30), throw=False)
+    assert result.failed()
+    batch.refresh_from_db()
+    assert batch.errors == 1 and "StaleForest" in batch.last_error
+    assert not Prediction.objects.filter(model_version="not-on-disk").exists()

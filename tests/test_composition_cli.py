@@ -1,0 +1,108 @@
+"""The composition CLI of the contract, and the model cards the forests are saved with."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from classify.forests import FEATURES, ForestMismatch, load_forest, read_card
+from classify.hadronic_models import HADRONIC_MODELS
+from classify.physics import LN_A, MASS_GROUPS
+from tests.factories import require_forests
+
+
+def predict(*args: str) -> str:
+    out = io.StringIO()
+    call_command("predict_composition", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_predict_composition_json_has_the_contract_shape_for_the_kcdc_sample():
+    require_forests()
+    result = json.loads(predict(str(settings.KCDC_SAMPLE), "--format", "json"))
+    assert result["rows"] == 2940
+    assert list(result["models"]) == ["qgsjet-ii-04", "epos-lhc", "sibyll-2.3c"]
+    for composition in result["models"].values():
+        assert set(composition["counts"]) == set(MASS_GROUPS) == set(composition["fractions"])
+        assert sum(composition["counts"].values()) == 2940
+        assert sum(composition["fractions"].values()) == pytest.approx(1.0, abs=1e-5)
+        expected = sum(composition["fractions"][g] * LN_A[g] for g in MASS_GROUPS)
+        assert composition["mean_lnA"] == pytest.approx(expected, abs=1e-5)
+        assert 0 <= composition["mean_lnA"] <= math.log(56)
+
+
+def test_a_labelled_file_also_reports_the_true_composition_and_a_table(tmp_path):
+    require_forests()
+    lines = (settings.KCDC_SAMPLE.read_text().splitlines())[:101]
+    labels = ["p", "He", "C", "Si", "Fe"] * 20
+    path = tmp_path / "labelled.csv"
+    path.write_text(
+        "\n".join(
+            [lines[0] + ",truth"]
+            + [f"{line},{g}" for line, g in zip(lines[1:], labels, strict=True)]
+        )
+        + "\n"
+    )
+    result = json.loads(predict(str(path), "--format", "json", "--label-column", "truth"))
+    assert result["rows"] == 100
+    assert result["truth"]["counts"] == {g: 20 for g in MASS_GROUPS}
+    table = predict(str(path), "--label-column", "truth")
+    for key in [*HADRONIC_MODELS, "truth", "<lnA>"]:
+        assert key in table
+
+
+def test_predict_composition_refuses_a_bad_file_with_the_reason(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("lgE,X,Y,Ze,Az,lgNe,lgNmu\n14,0,0,10,10,3,3\n")
+    with pytest.raises(CommandError, match="missing column\\(s\\) Age"):
+        predict(str(path), "--format", "json")
+
+
+def test_every_model_card_holds_metrics_versions_and_the_data_hash():
+    require_forests()
+    for key in HADRONIC_MODELS:
+        card = read_card(key)
+        assert card["features"] == list(FEATURES)
+        for field in (
+            "sklearn_version",
+            "cuts",
+            "training_data_hash",
+            "seed",
+            "accuracy",
+            "per_group",
+            "confusion_matrix",
+            "feature_importances",
+            "reference_accuracy",
+        ):
+            assert field in card, (key, field)
+        matrix = card["confusion_matrix"]["matrix"]
+        assert sum(map(sum, matrix)) == card["n_test"]
+        assert sum(card["feature_importances"].values()) == pytest.approx(1.0, abs=1e-3)
+        assert card["model_file_bytes"] <= 30 * 1024 * 1024
+        # A forest within 3 points of the stronger reference on the same test set.
+        assert card["accuracy"] >= card["reference_accuracy"] - 0.03, key
+
+
+def test_loading_a_forest_made_by_another_scikit_learn_is_refused(tmp_path):
+    require_forests()
+    import joblib
+
+    from classify.forests import forest_paths
+
+    source_model, source_card = forest_paths("epos-lhc")
+    payload = joblib.load(source_model)
+    payload["sklearn_version"] = "0.24.2"
+    joblib.dump(payload, tmp_path / "epos-lhc.joblib")
+    (tmp_path / "epos-lhc.json").write_text(source_card.read_text())
+    with pytest.raises(ForestMismatch, match="trained with scikit-learn 0.24.2"):
+        load_forest("epos-lhc", directory=tmp_path)
+    payload["sklearn_version"] = __import__("sklearn").__version__
+    payload["features"] = ["lgE", "lgNe"]
+    joblib.dump(payload, tmp_path / "epos-lhc.joblib")
+    with pytest.raises(ForestMismatch, match="expects features"):
+        load_forest("epos-lhc", directory=tmp_path)

@@ -1,0 +1,100 @@
+"""The quiz in headless Chromium: a full round with the mouse, another with the keyboard on a phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from classify.hadronic_models import HADRONIC_MODELS
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+PROJECTOR = {"width": 1920, "height": 1080}
+
+
+def assert_clean(page) -> None:
+    assert page.recorder.console_errors == []
+    assert page.recorder.page_errors == []
+    assert page.recorder.outside_requests == []
+
+
+def assert_reveal_complete(page) -> None:
+    reveal = page.locator("[data-reveal]")
+    reveal.wait_for()
+    assert re.fullmatch(r"p|He|C|Si|Fe", reveal.locator("[data-truth]").get_attribute("data-truth"))
+    models = reveal.locator("[data-model]")
+    assert models.count() == 3
+    assert [models.nth(i).get_attribute("data-model") for i in range(3)] == list(HADRONIC_MODELS)
+    for i in range(3):
+        assert models.nth(i).get_attribute("data-prediction") in {"p", "He", "C", "Si", "Fe"}
+
+
+def test_a_new_player_plays_a_full_round_with_the_mouse(
+    page, live_server, live_game_data, artifacts_dir
+):
+    page.goto(live_server.url + "/play/")
+    assert page.get_by_text("How to play").is_visible()
+    page.get_by_role("button", name=re.compile("Start a round")).click()
+    scores = []
+    for position in range(10):
+        page.locator("[data-guess]").first.wait_for()
+        assert page.locator("[data-reveal]").count() == 0, "no reveal before the guess"
+        assert page.locator(".footprint svg[role=img]").count() == 1
+        page.locator(f'[data-guess="{["p", "He", "C", "Si", "Fe"][position % 5]}"]').click()
+        assert_reveal_complete(page)
+        scores.append(int(page.locator("[data-score]").first.get_attribute("data-score")))
+        if position == 0:
+            page.screenshot(path=str(artifacts_dir / "quiz-reveal-desktop.png"), full_page=True)
+        page.locator("[data-next]").click()
+    page.wait_for_url("**/summary/")
+    final = int(page.locator("[data-score]").first.get_attribute("data-score"))
+    assert final == scores[-1]
+    assert scores == sorted(scores), "the running score never goes down"
+    assert "QGSJet-II.04 forest" in page.locator("[data-summary]").inner_text()
+    assert_clean(page)
+
+
+def test_a_keyboard_round_on_a_phone_without_horizontal_scroll(
+    new_page, live_server, live_game_data, artifacts_dir
+):
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    page.goto(live_server.url + "/play/")
+    page.get_by_role("button", name=re.compile("Start a round")).focus()
+    page.keyboard.press("Enter")
+    for position in range(10):
+        page.locator("[data-guess]").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+            "horizontal scroll"
+        )
+        if position == 0:
+            page.screenshot(path=str(artifacts_dir / "quiz-card-phone.png"), full_page=True)
+        page.keyboard.press(str(position % 5 + 1))
+        assert_reveal_complete(page)
+        assert page.evaluate("document.activeElement.hasAttribute('data-next')"), (
+            "focus moves to Next"
+        )
+        if position == 0:
+            page.screenshot(path=str(artifacts_dir / "quiz-reveal-phone.png"), full_page=True)
+        page.keyboard.press("Enter")
+    page.wait_for_url("**/summary/")
+    assert page.locator("[data-summary]").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert_clean(page)
+
+
+def test_the_card_is_readable_on_a_projector(new_page, live_server, live_game_data, artifacts_dir):
+    page = new_page(viewport=PROJECTOR)
+    page.goto(live_server.url + "/play/")
+    page.get_by_role("button", name=re.compile("Start a round")).click()
+    page.locator("[data-guess]").first.wait_for()
+    font_px = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.fact-value')).fontSize)"
+    )
+    assert font_px >= 24, "readable from the back of a room"
+    page.screenshot(path=str(artifacts_dir / "quiz-card-projector.png"))
+    page.keyboard.press("5")
+    assert_reveal_complete(page)
+    page.screenshot(path=str(artifacts_dir / "quiz-reveal-projector.png"))
+    assert_clean(page)
