@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from leaderboard.models import Player
+from leaderboard.nicknames import nickname_key
 
 SESSION_KEY = "player_id"
 
@@ -24,6 +25,7 @@ def current_player(request, *, create: bool = False) -> Player | None:
             return player
     if not create:
         return None
-    player = Player.objects.create(nickname=f"Guest-{secrets.randbelow(9000) + 1000}")
+    nickname = f"Guest-{secrets.randbelow(90000) + 10000}"
+    player = Player.objects.create(nickname=nickname, nickname_key=nickname_key(nickname))
     request.session[SESSION_KEY] = player.pk
     return player

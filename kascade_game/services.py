@@ -17,9 +17,10 @@ from django.utils import timezone
 from classify.physics import MASS_GROUPS
 from classify.selectors import predictions_for
 from leaderboard.models import Player
+from leaderboard.services import record_finished_round, refresh_level
 
 from .decks import deal
-from .models import Difficulty, Guess, Round, RoundCard
+from .models import Guess, Round, RoundCard
 from .scoring import score_guess
 
 DEFAULT_ROUND_SIZE = 10
@@ -60,11 +61,9 @@ class AlreadyAnswered(GameError):
 
 
 def difficulty_for(player: Player) -> str:
-    if player.level >= 5:
-        return Difficulty.HARD
-    if player.level >= 3:
-        return Difficulty.MEDIUM
-    return Difficulty.EASY
+    from leaderboard.levels import LEVELS
+
+    return LEVELS[min(player.level, len(LEVELS)) - 1].difficulty
 
 
 @transaction.atomic
@@ -76,6 +75,7 @@ def start_round(
     kind: str = Round.Kind.SOLO,
     rng: random.Random | None = None,
 ) -> Round:
+    refresh_level(player)
     difficulty = difficulty or difficulty_for(player)
     rng = rng or random.Random(secrets.randbits(64))
     shower_ids = deal(size=size, difficulty=difficulty, rng=rng)
@@ -154,10 +154,7 @@ def record_guess(*, player: Player, public_id: str, position: int, choice: str) 
                 finished=game_round.finished,
             )
             if game_round.finished:
-                Player.objects.filter(pk=player.pk).update(
-                    total_points=F("total_points") + game_round.points,
-                    rounds_finished=F("rounds_finished") + 1,
-                )
+                record_finished_round(game_round=game_round)
             return GuessOutcome(guess=guess, round=game_round, predictions=predictions)
     except IntegrityError:
         # This card has its guess already (a replay, a second tab, a double click).

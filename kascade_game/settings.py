@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_ratelimit",
     "kascade_game",
     "classify",
     "leaderboard",
@@ -103,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -227,6 +229,16 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+# django-ratelimit: log-in, sign-up and room joins. Its counters live in the
+# cache (Redis when configured); if the cache is down, requests go through
+# rather than locking every player out.
+RATELIMIT_VIEW = "leaderboard.views.too_many_requests"
+RATELIMIT_FAIL_OPEN = True
+if not REDIS_URL:
+    # The local-memory cache counts per process: fine for one `make run` process.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+LEADERBOARD_TIME_ZONE = os.environ.get("LEADERBOARD_TIME_ZONE", "Europe/Berlin")
 
 # Where the trained forests and their model cards live.
 MODELS_DIR = Path(os.environ.get("KASCADE_MODELS_DIR", BASE_DIR / "models"))

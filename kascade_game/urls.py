@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from classify import views as classify_views
+from leaderboard import views as leaderboard_views
 
 from . import health, play, views
 
@@ -16,16 +17,15 @@ urlpatterns = [
     path("play/r/<str:public_id>/summary/", play.play_summary, name="play-summary"),
     path(
         "explore/",
-        views.placeholder(
-            "explore", "Explore", "Browse the datasets, histograms and compositions."
-        ),
+        views.placeholder("explore", "Explore", "Browse the datasets, histograms and compositions."),
         name="explore",
     ),
-    path(
-        "leaderboard/",
-        views.placeholder("leaderboard", "Leaderboard", "All-time, weekly and daily boards."),
-        name="leaderboard",
-    ),
+    path("leaderboard/", leaderboard_views.leaderboard, name="leaderboard"),
+    path("leaderboard/stats/", leaderboard_views.human_vs_machine, name="human-vs-machine"),
+    path("players/<str:slug>/", leaderboard_views.public_profile, name="player-profile"),
+    path("accounts/login/", leaderboard_views.RateLimitedLoginView.as_view(), name="login"),
+    path("accounts/signup/", leaderboard_views.signup, name="signup"),
+    path("accounts/profile/", leaderboard_views.my_profile, name="profile"),
     path(
         "rooms/",
         views.placeholder("rooms", "Rooms", "School competitions with a join code."),

@@ -1,13 +1,23 @@
-"""Players: guests with a nickname in the session, or registered accounts."""
+"""Players and their scores: the database is the source of truth for every board."""
 
 from __future__ import annotations
+
+import secrets
 
 from django.conf import settings
 from django.db import models
 
 
+def new_player_slug() -> str:
+    return secrets.token_urlsafe(8)
+
+
 class Player(models.Model):
+    """A guest (nickname in the session) or the player of a registered account."""
+
     nickname = models.CharField(max_length=24)
+    nickname_key = models.CharField(max_length=24, db_index=True, default="")
+    slug = models.CharField(max_length=16, unique=True, default=new_player_slug, editable=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -32,3 +42,22 @@ class Player(models.Model):
     @property
     def is_guest(self) -> bool:
         return self.user_id is None
+
+
+class ScoreEntry(models.Model):
+    """One finished round's result; boards sum these."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="scores")
+    round = models.OneToOneField(
+        "kascade_game.Round", on_delete=models.CASCADE, related_name="score_entry"
+    )
+    points = models.IntegerField()
+    correct = models.PositiveSmallIntegerField()
+    answered = models.PositiveSmallIntegerField()
+    finished = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["finished", "player"])]
+
+    def __str__(self) -> str:
+        return f"{self.player} {self.points} ({self.finished:%Y-%m-%d})"

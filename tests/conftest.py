@@ -229,3 +229,45 @@ def live_game_data(transactional_db):
     from tests.factories import build_game_data
 
     return build_game_data()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_only_where_tested(request, settings):
+    """Rate limits count in a cache shared by all tests; only tests marked `ratelimit` see them."""
+    settings.RATELIMIT_ENABLE = request.node.get_closest_marker("ratelimit") is not None
+
+
+def finish_round(client, *, choices=None) -> object:
+    """Start a round as the client's player and answer all its cards; returns the round."""
+    from kascade_game.models import Round
+
+    response = client.post("/play/new/", {"difficulty": "easy"})
+    assert response.status_code == 302, response.content
+    game_round = Round.objects.get(public_id=response["Location"].rstrip("/").split("/")[-1])
+    for position in range(game_round.size):
+        choice = (choices or ["p", "He", "C", "Si", "Fe"])[position % len(choices or "12345")]
+        assert (
+            client.post(
+                f"/play/r/{game_round.public_id}/card/{position}/guess/", {"choice": choice}
+            ).status_code
+            == 200
+        )
+    game_round.refresh_from_db()
+    assert game_round.is_finished
+    return game_round
+
+
+@pytest.fixture(autouse=True)
+def _fresh_board_cache():
+    """The cache outlives each test's rolled-back database: start every test on a new
+    board generation and without cached statistics (no flush: Redis also holds the broker)."""
+    from django.core.cache import cache
+
+    from leaderboard.selectors import bump_generation
+    from leaderboard.stats import CACHE_KEY
+
+    bump_generation()
+    try:
+        cache.delete(CACHE_KEY)
+    except Exception:
+        pass

@@ -1,0 +1,136 @@
+"""Accounts, boards, profiles and the human-versus-machine statistics."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from kascade_game.players import SESSION_KEY, current_player
+
+from . import profile as profile_data
+from . import stats as stats_data
+from .forms import SignupForm
+from .models import Player
+from .nicknames import nickname_key
+from .selectors import PERIODS, board_page
+
+PERIOD_LABELS = {"all": "All time", "week": "This week", "today": "Today"}
+
+
+def too_many_requests(request, exception=None):
+    return render(
+        request,
+        "leaderboard/too_many.html",
+        {"message": "Too many attempts. Please wait a minute and try again."},
+        status=429,
+    )
+
+
+@method_decorator(ratelimit(key="ip", rate="10/m", method="POST", block=True), name="post")
+@method_decorator(
+    ratelimit(key="post:username", rate="5/m", method="POST", block=True), name="post"
+)
+class RateLimitedLoginView(auth_views.LoginView):
+    """Django's log-in, limited per address and per account name (django-ratelimit)."""
+
+
+@ratelimit(key="ip", rate="5/10m", method="POST", block=True)
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    guest = current_player(request)
+    if request.user.is_authenticated:
+        return redirect("profile")
+    form = SignupForm(request.POST or None, guest=guest)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            if guest is not None:
+                # The guest's rounds come along (claimed in the user_logged_in handler);
+                # the nickname chosen here is the one the boards show.
+                Player.objects.filter(pk=guest.pk).update(
+                    nickname=form.cleaned_data["nickname"],
+                    nickname_key=nickname_key(form.cleaned_data["nickname"]),
+                )
+            else:
+                Player.objects.create(
+                    user=user,
+                    nickname=form.cleaned_data["nickname"],
+                    nickname_key=nickname_key(form.cleaned_data["nickname"]),
+                )
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Your account is ready.")
+        return redirect("profile")
+    return render(request, "registration/signup.html", {"form": form, "section": "accounts"})
+
+
+@require_GET
+def leaderboard(request):
+    period = request.GET.get("period", "all")
+    if period not in PERIODS:
+        period = "all"
+    try:
+        page_number = int(request.GET.get("page", "1"))
+    except ValueError:
+        page_number = 1
+    player = current_player(request)
+    page = board_page(period, page=page_number, player=player)
+    context = {
+        "section": "leaderboard",
+        "period": period,
+        "periods": [(key, PERIOD_LABELS[key]) for key in PERIODS],
+        "board": page,
+        "player": player,
+    }
+    template = "leaderboard/_board.html" if request.htmx else "leaderboard/board.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def my_profile(request):
+    player = current_player(request, create=True)
+    return render(
+        request,
+        "leaderboard/profile.html",
+        {"section": "accounts", "own": True, **profile_data.profile_context(player)},
+    )
+
+
+@require_GET
+def public_profile(request, slug: str):
+    player = get_object_or_404(Player, slug=slug)
+    if player.user_id is None and current_player(request) != player:
+        raise Http404("Guests have no public page.")
+    return render(
+        request,
+        "leaderboard/profile.html",
+        {"section": "leaderboard", "own": False, **profile_data.profile_context(player)},
+    )
+
+
+@require_GET
+def human_vs_machine(request):
+    return render(
+        request,
+        "leaderboard/stats.html",
+        {"section": "leaderboard", "stats": stats_data.human_vs_machine()},
+    )
+
+
+def claim_on_login(sender, request, user, **kwargs):
+    """user_logged_in: a guest's rounds on this device move to the account, once."""
+    from .services import claim_guest
+
+    guest_id = request.session.pop(SESSION_KEY, None) if hasattr(request, "session") else None
+    if guest_id:
+        guest = Player.objects.filter(pk=guest_id, user__isnull=True).first()
+        if guest is not None:
+            claim_guest(guest=guest, user=user)

@@ -1,0 +1,272 @@
+"""Players and leaderboards: accounts, guests claimed once, boards with fair ties, profiles."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+import redis
+from django.contrib.auth import get_user_model
+from django.db import connection, connections
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from kascade_game.models import Guess, Round
+from leaderboard.models import Player, ScoreEntry
+from leaderboard.selectors import board, period_start, rank_rows
+from tests.conftest import finish_round
+
+
+def test_ties_share_a_rank_and_the_next_rank_skips():
+    rows = [
+        (1, "a", "s1", 500, 1),
+        (2, "b", "s2", 400, 1),
+        (3, "c", "s3", 400, 2),
+        (4, "d", "s4", 300, 1),
+    ]
+    assert [row.rank for row in rank_rows(rows)] == [1, 2, 2, 4]
+
+
+def test_the_week_starts_on_monday_and_the_day_at_midnight_in_berlin():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    now = datetime(2026, 11, 26, 0, 30, tzinfo=berlin)  # a Thursday, just after midnight
+    assert period_start("today", now=now) == datetime(2026, 11, 26, tzinfo=berlin)
+    assert period_start("week", now=now) == datetime(2026, 11, 23, tzinfo=berlin)
+    utc_evening = datetime(2026, 11, 25, 23, 30, tzinfo=ZoneInfo("UTC"))  # 00:30 in Berlin
+    assert period_start("today", now=utc_evening) == datetime(2026, 11, 26, tzinfo=berlin)
+
+
+def make_entry(nickname: str, points: int, finished, game_data_round=None) -> Player:
+    player = Player.objects.create(nickname=nickname, nickname_key=nickname.casefold())
+    game_round = Round.objects.create(
+        player=player, size=10, answered=10, points=points, finished=finished
+    )
+    ScoreEntry.objects.create(
+        player=player, round=game_round, points=points, correct=5, answered=10, finished=finished
+    )
+    return player
+
+
+@pytest.mark.django_db
+def test_boards_for_all_time_this_week_and_today():
+    now = timezone.now()
+    make_entry("Today", 300, now)
+    make_entry("LastMonth", 900, now - timedelta(days=40))
+    make_entry("Yesterday", 200, now - timedelta(days=1))
+    assert [row.nickname for row in board("all")][:2] == ["LastMonth", "Today"]
+    assert "LastMonth" not in [row.nickname for row in board("week")]
+    assert [row.nickname for row in board("today")] == ["Today"]
+
+
+@pytest.mark.django_db
+def test_board_rows_carry_the_contract_hooks_and_your_position_beyond_page_one(client, game_data):
+    now = timezone.now()
+    for index in range(30):
+        make_entry(f"Ace{index:02d}", 10_000 - index, now)
+    game_round = finish_round(client)
+    text = client.get("/leaderboard/").content.decode()
+    assert text.count("data-leaderboard-row") == 25
+    assert 'data-player="Ace00" data-points="10000" data-rank="1"' in text
+    assert "data-your-position" in text and "#31" in text
+    page2 = client.get("/leaderboard/?page=2").content.decode()
+    me = Player.objects.get(pk=game_round.player_id)
+    assert f'data-player="{me.nickname}" data-points="{game_round.points}"' in page2
+
+
+@pytest.mark.django_db
+def test_a_board_is_right_when_the_cache_is_cold_or_redis_is_down(client, game_data):
+    game_round = finish_round(client)
+    me = Player.objects.get(pk=game_round.player_id)
+    from django.core.cache import cache
+
+    cache.delete_many([key for key in ("leaderboard:generation",)])
+    assert [(row.nickname, row.points) for row in board("all")] == [
+        (me.nickname, game_round.points)
+    ]
+    redis_down = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    with override_settings(CACHES=redis_down):  # Django swaps the cache handlers itself
+        from django.core.cache import cache as down_cache
+
+        with pytest.raises(redis.exceptions.ConnectionError):
+            down_cache.get("anything")
+        response = client.get("/leaderboard/")
+        second = finish_round(client)
+    assert response.status_code == 200
+    assert (
+        f'data-player="{me.nickname}" data-points="{game_round.points}"'
+        in response.content.decode()
+    )
+    assert board("all")[0].points == game_round.points + second.points
+
+
+@pytest.mark.django_db
+def test_a_guest_who_signs_up_keeps_their_rounds_and_points_once(client, game_data):
+    game_round = finish_round(client)
+    guest = Player.objects.get(pk=game_round.player_id)
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "ada",
+            "email": "",
+            "nickname": "Ada Lovelace",
+            "password1": "cosmic-ray-2026!",
+            "password2": "cosmic-ray-2026!",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = get_user_model().objects.get(username="ada")
+    player = Player.objects.get(user=user)
+    assert player.pk == guest.pk and player.nickname == "Ada Lovelace"
+    assert player.total_points == game_round.points
+    client.post("/accounts/logout/")
+    assert (
+        client.post(
+            "/accounts/login/", {"username": "ada", "password": "cosmic-ray-2026!"}
+        ).status_code
+        == 302
+    )
+    assert Player.objects.get(user=user).total_points == game_round.points
+    assert [(row.nickname, row.points) for row in board("all")] == [
+        ("Ada Lovelace", game_round.points)
+    ]
+
+
+@pytest.mark.django_db
+def test_a_guest_who_logs_in_to_an_existing_account_moves_their_rounds_there(client, game_data):
+    user = get_user_model().objects.create_user("bob", password="cosmic-ray-2026!")
+    member = Client()
+    member.force_login(user)
+    first = finish_round(member)
+    guest_round = finish_round(client)
+    assert (
+        client.post(
+            "/accounts/login/", {"username": "bob", "password": "cosmic-ray-2026!"}
+        ).status_code
+        == 302
+    )
+    player = Player.objects.get(user=user)
+    assert player.total_points == first.points + guest_round.points
+    assert player.rounds_finished == 2
+    assert Player.objects.count() == 1
+    assert ScoreEntry.objects.filter(player=player).count() == 2
+
+
+@pytest.mark.django_db
+def test_signup_refuses_an_offensive_or_impersonating_nickname(client):
+    for nickname in ("Admin", "<script>x</script>"):
+        response = client.post(
+            "/accounts/signup/",
+            {
+                "username": "eve",
+                "nickname": nickname,
+                "password1": "cosmic-ray-2026!",
+                "password2": "cosmic-ray-2026!",
+            },
+        )
+        assert response.status_code == 200
+        assert 'class="errorlist' in response.content.decode()
+    assert not get_user_model().objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.ratelimit
+def test_log_in_and_sign_up_attempts_are_rate_limited():
+    client = Client(REMOTE_ADDR="203.0.113.77")
+    statuses = [
+        client.post("/accounts/login/", {"username": f"x{i}", "password": "wrong"}).status_code
+        for i in range(12)
+    ]
+    assert statuses[:10] == [200] * 10 and statuses[10:] == [429, 429]
+    signups = Client(REMOTE_ADDR="203.0.113.78")
+    statuses = [signups.post("/accounts/signup/", {"username": ""}).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert "Too many attempts" in signups.post("/accounts/signup/", {}).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_profile_shows_rounds_level_and_confusion_matrices_beside_the_forests(
+    client, game_data
+):
+    user = get_user_model().objects.create_user("cy", password="cosmic-ray-2026!")
+    client.force_login(user)
+    game_round = finish_round(client)
+    text = client.get("/accounts/profile/").content.decode()
+    assert "1 round played" in text
+    assert f'data-round-points="{game_round.points}"' in text
+    for key in ("player", "qgsjet-ii-04", "epos-lhc", "sibyll-2.3c"):
+        assert f'data-matrix="{key}"' in text
+    assert re.search(r"Level [12]: <strong>", text) and "To get there" in text
+    player = Player.objects.get(user=user)
+    assert client.get(f"/players/{player.slug}/").status_code == 200
+    assert Client().get("/accounts/profile/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_human_vs_machine_statistics_use_local_plotly_and_give_the_numbers(client, game_data):
+    finish_round(client)
+    text = client.get("/leaderboard/stats/").content.decode()
+    assert '<script src="/static/vendor/plotly-cartesian.min.js"' in text
+    assert 'id="stats-by-group"' in text and 'id="stats-by-energy"' in text
+    assert 'data-series="players"' in text and 'data-series="epos-lhc"' in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_simultaneous_guesses_give_exactly_the_right_totals():
+    if connection.vendor != "postgresql":
+        pytest.skip("the concurrency test runs on real PostgreSQL (the services pass)")
+    from kascade_game import services
+    from tests.factories import build_game_data
+
+    build_game_data()
+    players = [Player.objects.create(nickname=f"P{i}", nickname_key=f"p{i}") for i in range(5)]
+    rounds = [services.start_round(player=player, difficulty="easy") for player in players]
+    jobs = [
+        (player, game_round, position)
+        for player, game_round in zip(players, rounds, strict=True)
+        for position in range(10)
+    ]
+    jobs += jobs[:10]  # a second, simultaneous submission of ten cards: counted once
+    barrier = threading.Barrier(len(jobs))
+    errors = []
+
+    def guess(player, game_round, position):
+        try:
+            barrier.wait(timeout=30)
+            try:
+                services.record_guess(
+                    player=player, public_id=game_round.public_id, position=position, choice="Fe"
+                )
+            except services.AlreadyAnswered:
+                pass
+        except Exception as error:  # collected and reported below
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=guess, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert Guess.objects.count() == 50
+    for game_round in rounds:
+        game_round.refresh_from_db()
+        guesses = Guess.objects.filter(card__round=game_round)
+        assert game_round.answered == 10 == guesses.count()
+        assert game_round.points == sum(g.points for g in guesses)
+        assert game_round.is_finished
+        assert ScoreEntry.objects.get(round=game_round).points == game_round.points
+        assert Player.objects.get(pk=game_round.player_id).total_points == game_round.points
+    assert sum(row.points for row in board("all")) == sum(r.points for r in rounds)
