@@ -14,6 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.physics import GROUP_LABELS, MASS_GROUPS
 from classify.selectors import predictions_for
+from leaderboard.forms import NicknameForm
+from leaderboard.nicknames import nickname_key
 
 from . import services
 from .explain import describe, muon_hint, physics_sentence
@@ -33,35 +35,57 @@ def _error(request, error: services.GameError) -> HttpResponse:
 
 @require_GET
 def play_start(request):
-    player = current_player(request)
+    return render(
+        request, "kascade_game/play/start.html", _start_context(request, current_player(request))
+    )
+
+
+def _start_context(request, player, **extra) -> dict:
+    unfinished = None
     if player is not None:
         unfinished = (
             Round.objects.filter(player=player, finished__isnull=True, kind=Round.Kind.SOLO)
             .order_by("-created")
             .first()
         )
-    else:
-        unfinished = None
-    return render(
-        request,
-        "kascade_game/play/start.html",
-        {
-            "section": "play",
-            "player": player,
-            "unfinished": unfinished,
-            "difficulties": Difficulty.choices,
-            "suggested": services.difficulty_for(player) if player else Difficulty.EASY,
-            "first_visit": player is None or not player.tutorial_seen,
-        },
-    )
+    return {
+        "section": "play",
+        "player": player,
+        "unfinished": unfinished,
+        "difficulties": Difficulty.choices,
+        "suggested": services.difficulty_for(player) if player else Difficulty.EASY,
+        "first_visit": player is None or not player.tutorial_seen,
+        "nickname_form": extra.pop("nickname_form", None)
+        or (
+            NicknameForm(initial={"nickname": player.nickname if player else ""})
+            if not request.user.is_authenticated
+            else None
+        ),
+        **extra,
+    }
 
 
 @require_POST
 def play_new(request):
-    player = current_player(request, create=True)
     difficulty = request.POST.get("difficulty") or None
     if difficulty is not None and difficulty not in Difficulty.values:
         return _error(request, services.InvalidGuess("Difficulty must be easy, medium or hard."))
+    player = current_player(request)
+    if not request.user.is_authenticated and "nickname" in request.POST:
+        form = NicknameForm(request.POST, player=player)
+        if not form.is_valid():
+            return render(
+                request,
+                "kascade_game/play/start.html",
+                _start_context(request, player, nickname_form=form),
+                status=400,
+            )
+        player = current_player(request, create=True)
+        if player.nickname != form.cleaned_data["nickname"]:
+            player.nickname = form.cleaned_data["nickname"]
+            player.nickname_key = nickname_key(player.nickname)
+            player.save(update_fields=["nickname", "nickname_key"])
+    player = player or current_player(request, create=True)
     try:
         game_round = services.start_round(player=player, difficulty=difficulty)
     except services.GameError as error:

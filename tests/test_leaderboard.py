@@ -270,3 +270,55 @@ def test_fifty_simultaneous_guesses_give_exactly_the_right_totals():
         assert ScoreEntry.objects.get(round=game_round).points == game_round.points
         assert Player.objects.get(pk=game_round.player_id).total_points == game_round.points
     assert sum(row.points for row in board("all")) == sum(r.points for r in rounds)
+
+
+@pytest.mark.django_db
+def test_a_guest_chooses_a_nickname_that_the_filter_checks(client, game_data):
+    refused = client.post("/play/new/", {"difficulty": "easy", "nickname": "Admin"})
+    assert refused.status_code == 400
+    assert "errorlist" in refused.content.decode()
+    assert not Round.objects.exists()
+    accepted = client.post(
+        "/play/new/", {"difficulty": "easy", "nickname": "  Ｍａｒｉｅ   Curie "}
+    )
+    assert accepted.status_code == 302
+    assert Player.objects.get().nickname == "Marie Curie"
+    assert 'value="Marie Curie"' in client.get("/play/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_forgotten_password_is_reset_through_the_e_mailed_link(client, mailoutbox):
+    user = get_user_model().objects.create_user(
+        "lise", email="lise@example.org", password="old-password-1878"
+    )
+    assert (
+        client.post("/accounts/password_reset/", {"email": "lise@example.org"}).status_code == 302
+    )
+    assert len(mailoutbox) == 1
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mailoutbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    set_url = form_page.redirect_chain[-1][0]
+    done = client.post(
+        set_url, {"new_password1": "fission-1938-new", "new_password2": "fission-1938-new"}
+    )
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("fission-1938-new")
+
+
+@pytest.mark.django_db
+def test_a_logged_in_player_changes_their_password(client):
+    user = get_user_model().objects.create_user("otto", password="old-password-1879")
+    client.force_login(user)
+    response = client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "old-password-1879",
+            "new_password1": "chemistry-1944-nobel",
+            "new_password2": "chemistry-1944-nobel",
+        },
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("chemistry-1944-nobel")
