@@ -15,11 +15,7 @@ urlpatterns = [
     path("play/r/<str:public_id>/card/<int:position>/", play.play_card, name="play-card"),
     path("play/r/<str:public_id>/card/<int:position>/guess/", play.play_guess, name="play-guess"),
     path("play/r/<str:public_id>/summary/", play.play_summary, name="play-summary"),
-    path(
-        "explore/",
-        views.placeholder("explore", "Explore", "Browse the datasets, histograms and compositions."),
-        name="explore",
-    ),
+    path("explore/", include("kascade_game.explore_urls")),
     path("leaderboard/", leaderboard_views.leaderboard, name="leaderboard"),
     path("leaderboard/stats/", leaderboard_views.human_vs_machine, name="human-vs-machine"),
     path("players/<str:slug>/", leaderboard_views.public_profile, name="player-profile"),

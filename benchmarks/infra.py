@@ -1,0 +1,310 @@
+"""Services the benchmarks need: the bench database, Redis, subprocesses, /proc memory.
+
+Nothing here imports Django, so `configure_environment` can run before
+`django.setup()` (settings read DATABASE_URL and REDIS_URL once, at import).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / ".bench"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kascade_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/6"
+
+
+def is_postgres(url: str) -> bool:
+    return urlparse(url).scheme in {"postgres", "postgresql", "pgsql", "postgis"}
+
+
+def configure_environment() -> dict[str, str]:
+    """Choose the bench database and Redis and put them in os.environ (before django.setup).
+
+    DATABASE_URL/REDIS_URL are used when set; a non-PostgreSQL DATABASE_URL is
+    replaced by the bench default, because the precompute and quiz benchmarks
+    measure PostgreSQL. Returns notes for the report.
+    """
+    notes = {}
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url:
+        database_url = DEFAULT_DATABASE_URL
+    elif not is_postgres(database_url):
+        notes["database"] = (
+            f"DATABASE_URL {database_url} is not PostgreSQL; using {DEFAULT_DATABASE_URL}"
+        )
+        database_url = DEFAULT_DATABASE_URL
+    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["REDIS_URL"] = redis_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kascade_game.settings")
+    # Production-like servers: no per-query logging (DEBUG=True keeps every SQL in memory).
+    os.environ.setdefault("DEBUG", "false")
+    notes["database_url"] = _redact(database_url)
+    notes["redis_url"] = _redact(redis_url)
+    return notes
+
+
+def _redact(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url
+
+
+def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database of `url` when it is missing. True when created."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = unquote(parsed.path.lstrip("/"))
+    params = {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": unquote(parsed.username or "postgres"),
+        "dbname": "postgres",
+        "connect_timeout": 5,
+    }
+    if parsed.password:
+        params["password"] = unquote(parsed.password)
+    with psycopg.connect(**params, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+        if exists:
+            return False
+        connection.execute(f'CREATE DATABASE "{name}"')
+        return True
+
+
+def check_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(extra)
+    return env
+
+
+def manage(*args: str, timeout_s: float = 900, log: Path | None = None) -> float:
+    """Run `manage.py ARGS` against the bench database in a subprocess; returns seconds."""
+    started = time.perf_counter()
+    output = log.open("ab") if log else subprocess.DEVNULL
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=timeout_s,
+        )
+    finally:
+        if log:
+            output.close()
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed ({result.returncode}); see {log}")
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- processes and their memory -------------------------------------------
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may hold spaces: split after the last ")".
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def descendants(root_pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            parent = _ppid(int(entry.name))
+            if parent is not None:
+                children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [root_pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak resident set) of a process, in kB; {} when it is gone."""
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in {"VmRSS", "VmHWM"}:
+                values[key] = int(rest.split()[0])
+    except OSError:
+        return {}
+    return values
+
+
+@dataclass
+class MemoryTracker:
+    """Peak memory per process of a process tree, sampled from /proc."""
+
+    root_pid: int
+    peak_kb: dict[int, int] = field(default_factory=dict)
+
+    def sample(self) -> None:
+        for pid in [self.root_pid, *descendants(self.root_pid)]:
+            memory = memory_kb(pid)
+            peak = max(memory.get("VmHWM", 0), memory.get("VmRSS", 0))
+            if peak:
+                self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), peak)
+
+    def summary(self) -> dict:
+        children = {pid: kb for pid, kb in self.peak_kb.items() if pid != self.root_pid}
+        return {
+            "worker_peak_rss_mb": round(max(children.values(), default=0) / 1024, 1),
+            "worker_main_peak_rss_mb": round(self.peak_kb.get(self.root_pid, 0) / 1024, 1),
+            "worker_tree_peak_rss_mb_sum": round(sum(self.peak_kb.values()) / 1024, 1),
+            "worker_processes_seen": len(self.peak_kb),
+        }
+
+
+class ManagedProcess:
+    """A subprocess in its own session, stopped with SIGTERM then SIGKILL (its group only)."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str]) -> None:
+        self.args = args
+        self.log_path = log_path
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        """SIGTERM to the main process (a warm shutdown that lets its children finish),
+        then SIGKILL to the whole process group if it is still there after `grace_s`."""
+        if not self.alive():
+            return
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        try:  # anything of its group left behind
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def celery_worker(log_path: Path, concurrency: int = 2) -> ManagedProcess:
+    return ManagedProcess(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kascade_game",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        log_path,
+        child_env(),
+    )
+
+
+def wait_worker_ready(worker: ManagedProcess, timeout_s: float = 60.0) -> None:
+    from kascade_game.celery import app
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not worker.alive():
+            raise RuntimeError(f"celery worker exited; see {worker.log_path}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError(f"celery worker did not answer within {timeout_s}s; see {worker.log_path}")
+
+
+ACCESS_LOG_FORMAT = "BENCH|%(a)s|%(m)s|%(U)s|%({hx-request}i)s|%(s)s|%(B)s|%(D)s"
+
+
+def gunicorn(port: int, log_path: Path, workers: int = 4) -> ManagedProcess:
+    """Gunicorn as the README runs it, on 127.0.0.1 only, logging each request's server time."""
+    return ManagedProcess(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "kascade_game.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "--timeout",
+            "60",
+        ],
+        log_path,
+        child_env(),
+    )
+
+
+def wait_http_ready(url: str, server: ManagedProcess, timeout_s: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise RuntimeError(f"server exited; see {server.log_path}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout_s}s; see {server.log_path}")
