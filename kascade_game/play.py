@@ -81,7 +81,7 @@ def play_new(request):
                 status=400,
             )
         player = current_player(request, create=True)
-        if player.nickname != form.cleaned_data["nickname"]:
+        if form.cleaned_data["nickname"] and player.nickname != form.cleaned_data["nickname"]:
             player.nickname = form.cleaned_data["nickname"]
             player.nickname_key = nickname_key(player.nickname)
             player.save(update_fields=["nickname", "nickname_key"])

@@ -46,13 +46,17 @@ class SignupForm(UserCreationForm):
 
 
 class NicknameForm(forms.Form):
-    nickname = forms.CharField(max_length=40, label="Your nickname")
+    """A guest's nickname; left empty, the guest keeps the generated one."""
+
+    nickname = forms.CharField(max_length=40, label="Your nickname", required=False)
 
     def __init__(self, *args, player: Player | None = None, **kwargs):
         self.player = player
         super().__init__(*args, **kwargs)
 
     def clean_nickname(self):
+        if not self.cleaned_data["nickname"].strip():
+            return ""
         return clean_unique_nickname(
             self.cleaned_data["nickname"], exclude_player_id=self.player.pk if self.player else None
         )

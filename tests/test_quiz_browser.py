@@ -36,6 +36,7 @@ def test_a_new_player_plays_a_full_round_with_the_mouse(
 ):
     page.goto(live_server.url + "/play/")
     assert page.get_by_text("How to play").is_visible()
+    page.fill("#id_nickname", "Lise Meitner")
     page.get_by_role("button", name=re.compile("Start a round")).click()
     scores = []
     for position in range(10):
@@ -53,6 +54,8 @@ def test_a_new_player_plays_a_full_round_with_the_mouse(
     assert final == scores[-1]
     assert scores == sorted(scores), "the running score never goes down"
     assert "QGSJet-II.04 forest" in page.locator("[data-summary]").inner_text()
+    page.goto(live_server.url + "/leaderboard/")
+    assert page.locator('[data-player="Lise Meitner"]').get_attribute("data-points") == str(final)
     assert_clean(page)
 
 
