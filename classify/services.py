@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 from celery import chord
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from .datasets import dataset_frame
@@ -22,7 +23,12 @@ from .signals import forest_activated
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 2000
+# Larger chunks amortise the per-chunk costs (reading showers, one COPY); still
+# a few seconds of work each, so a lost chunk is cheap to redo.
+CHUNK_SIZE = 5000
+# Inside a worker each process predicts single-threaded: the worker's own
+# concurrency already uses the cores, and threads would only contend.
+PREDICT_JOBS_IN_WORKERS = 1
 
 
 class StaleForest(RuntimeError):
@@ -162,6 +168,7 @@ def predict_chunk(*, batch_id: int, row_start: int, row_stop: int) -> int:
     showers = dataset_frame(batch.dataset, row_range=(row_start, row_stop))
     if showers.empty:
         return 0
+    forest.estimator.n_jobs = -1 if _running_eagerly() else PREDICT_JOBS_IN_WORKERS
     probabilities = predict_probabilities(forest, showers)
     upsert_predictions(
         shower_ids=showers["shower_id"].to_numpy(),
@@ -169,11 +176,13 @@ def predict_chunk(*, batch_id: int, row_start: int, row_stop: int) -> int:
         hadronic_model=batch.hadronic_model,
         model_version=batch.model_version,
     )
-    done = count_done(batch)
+    # Progress is counted per chunk (capped at the total: a redelivered chunk may
+    # count twice); finish_batch checks the real number of rows before "done".
     PrecomputeBatch.objects.filter(id=batch_id).update(
-        done=done,
-        chunks_done=min(batch.chunks_total, round(done / max(1, batch.total) * batch.chunks_total)),
+        done=Least(F("done") + len(showers), F("total")),
+        chunks_done=Least(F("chunks_done") + 1, F("chunks_total")),
     )
+    done = PrecomputeBatch.objects.filter(id=batch_id).values_list("done", flat=True).first()
     logger.info(
         "batch %s rows %s-%s: %d showers in %.2fs",
         batch_id,
@@ -187,9 +196,60 @@ def predict_chunk(*, batch_id: int, row_start: int, row_stop: int) -> int:
     return len(showers)
 
 
+def _running_eagerly() -> bool:
+    """True unless called by a task running in a Celery worker."""
+    from celery._state import get_current_task
+
+    task = get_current_task()
+    return task is None or bool(getattr(task.request, "is_eager", True))
+
+
+PREDICTION_COLUMNS = ("predicted_group", "prob_p", "prob_he", "prob_c", "prob_si", "prob_fe")
+
+
 def upsert_predictions(
     *, shower_ids: np.ndarray, probabilities: np.ndarray, hadronic_model: str, model_version: str
 ) -> None:
+    """Insert or update one row per shower for this (model, version); idempotent."""
+    if connection.vendor == "postgresql":
+        _upsert_with_copy(shower_ids, probabilities, hadronic_model, model_version)
+    else:
+        _upsert_with_orm(shower_ids, probabilities, hadronic_model, model_version)
+
+
+def _upsert_with_copy(shower_ids, probabilities, hadronic_model: str, model_version: str) -> None:
+    """PostgreSQL's bulk path: COPY into a temporary table, then one INSERT … ON CONFLICT.
+
+    Measured on one 2,000-row chunk: 82 ms against 206 ms for the ORM's
+    multi-row INSERT (benchmarks/alternatives.py)."""
+    best = probabilities.argmax(axis=1)
+    table = Prediction._meta.db_table
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in PREDICTION_COLUMNS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS prediction_load (shower_id bigint, "
+            "predicted_group varchar(2), prob_p float8, prob_he float8, prob_c float8, "
+            "prob_si float8, prob_fe float8)"
+        )
+        cursor.execute("TRUNCATE prediction_load")
+        with cursor.cursor.copy(
+            "COPY prediction_load (shower_id, predicted_group, prob_p, prob_he, prob_c, prob_si, "
+            "prob_fe) FROM STDIN"
+        ) as copy:
+            for i, shower_id in enumerate(shower_ids):
+                copy.write_row(
+                    (int(shower_id), MASS_GROUPS[int(best[i])], *map(float, probabilities[i]))
+                )
+        cursor.execute(
+            f"INSERT INTO {table} (shower_id, hadronic_model, model_version, "
+            f"{', '.join(PREDICTION_COLUMNS)}) SELECT shower_id, %s, %s, "
+            f"{', '.join(PREDICTION_COLUMNS)} FROM prediction_load "
+            f"ON CONFLICT (shower_id, hadronic_model, model_version) DO UPDATE SET {updates}",
+            [hadronic_model, model_version],
+        )
+
+
+def _upsert_with_orm(shower_ids, probabilities, hadronic_model: str, model_version: str) -> None:
     best = probabilities.argmax(axis=1)
     rows = [
         Prediction(
@@ -216,6 +276,7 @@ def upsert_predictions(
 
 def finish_batch(*, batch_id: int) -> str:
     """Mark a batch done when all its rows exist; then maybe switch the game to this version."""
+    completed_now = False
     with transaction.atomic():
         batch = PrecomputeBatch.objects.select_for_update().get(id=batch_id)
         done = count_done(batch)
@@ -223,11 +284,17 @@ def finish_batch(*, batch_id: int) -> str:
             PrecomputeBatch.objects.filter(id=batch_id).update(done=done)
             return batch.status
         if batch.status != PrecomputeBatch.Status.DONE:
+            completed_now = True
             batch.status = PrecomputeBatch.Status.DONE
             batch.done = done
             batch.chunks_done = batch.chunks_total
             batch.finished = timezone.now()
             batch.save(update_fields=["status", "done", "chunks_done", "finished"])
+    if completed_now and connection.vendor == "postgresql":
+        # Fresh planner statistics: a table that grew from empty to hundreds of
+        # thousands of rows otherwise gets nested-loop plans for the deck queries.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Prediction._meta.db_table}")
     activate_if_complete(batch.hadronic_model, batch.model_version)
     return PrecomputeBatch.Status.DONE
 
