@@ -23,10 +23,9 @@ def test_sign_up_play_find_yourself_on_the_board_and_in_your_profile(
     page.goto(live_server.url + "/play/")
     page.get_by_role("button", name=re.compile("Start a round")).click()
     for position in range(10):
-        page.locator("[data-guess]").first.wait_for()
-        page.keyboard.press(str(position % 5 + 1))
+        page.locator(f'[data-guess="{["p", "He", "C", "Si", "Fe"][position % 5]}"]').click()
         page.locator("[data-reveal]").wait_for()
-        page.keyboard.press("Enter")
+        page.locator("[data-next]").click()
     page.wait_for_url("**/summary/")
     points = page.locator("[data-score]").first.get_attribute("data-score")
 
