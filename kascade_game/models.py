@@ -52,6 +52,9 @@ class Round(models.Model):
         "leaderboard.Player", on_delete=models.CASCADE, related_name="rounds"
     )
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SOLO)
+    room = models.ForeignKey(
+        "rooms.Room", null=True, blank=True, on_delete=models.CASCADE, related_name="rounds"
+    )
     difficulty = models.CharField(max_length=8, choices=Difficulty.choices, default=Difficulty.EASY)
     size = models.PositiveSmallIntegerField(default=10)
     points = models.IntegerField(default=0)
@@ -70,6 +73,12 @@ class Round(models.Model):
             models.CheckConstraint(
                 condition=Q(correct__lte=models.F("answered")), name="round_correct_le_answered"
             ),
+            # One round per student per room: rejoining finds the same round.
+            models.UniqueConstraint(
+                fields=["room", "player"],
+                condition=Q(room__isnull=False),
+                name="round_one_per_player_per_room",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -84,6 +93,8 @@ class RoundCard(models.Model):
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="cards")
     position = models.PositiveSmallIntegerField()
     shower = models.ForeignKey(Shower, on_delete=models.PROTECT, related_name="+")
+    # When the card was first shown to its player: the clock of a timed room starts here.
+    shown_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["round", "position"]
@@ -106,6 +117,8 @@ class Guess(models.Model):
     points = models.IntegerField()
     beat_the_machine = models.BooleanField(default=False)
     streak = models.PositiveSmallIntegerField(default=0)
+    # Answered after a timed room's clock ran out: recorded, but worth no points.
+    late = models.BooleanField(default=False)
     # What each forest answered for this card at the time of the guess: {model key: group}.
     forest_answers = models.JSONField(default=dict)
     created = models.DateTimeField(auto_now_add=True)

@@ -6,10 +6,13 @@ answer: the card templates get only the shower's observables.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.physics import GROUP_LABELS, MASS_GROUPS
@@ -21,12 +24,21 @@ from . import services
 from .explain import describe, muon_hint, physics_sentence
 from .footprint import render_footprint_svg
 from .models import Difficulty, Guess, Round, RoundCard
-from .players import current_player
+from .players import current_player, owned_player_ids
 
 GUESS_BUTTONS = [(index + 1, group, GROUP_LABELS[group]) for index, group in enumerate(MASS_GROUPS)]
 
 
 def _error(request, error: services.GameError) -> HttpResponse:
+    if request.htmx and isinstance(error, services.RoomNotRunning):
+        # The card stays on screen; the message appears above its buttons.
+        response = render(
+            request,
+            "kascade_game/play/_guess_feedback.html",
+            {"message": str(error), "room_status": error.room_status},
+            status=error.status,
+        )
+        return retarget(reswap(response, "innerHTML"), "#guess-feedback")
     template = "kascade_game/play/_error.html" if request.htmx else "kascade_game/play/error.html"
     return render(
         request, template, {"message": str(error), "section": "play"}, status=error.status
@@ -96,20 +108,62 @@ def play_new(request):
     return redirect("play-round", public_id=game_round.public_id)
 
 
+BASE_TEMPLATES = {
+    Round.Kind.SOLO: "base.html",
+    Round.Kind.ROOM: "base.html",
+    Round.Kind.BOOTH: "rooms/booth_base.html",
+}
+
+
 def _round_for(request, public_id: str) -> Round:
-    player = current_player(request)
+    owners = owned_player_ids(request)
     game_round = (
-        Round.objects.filter(public_id=public_id, player=player).first() if player else None
+        Round.objects.select_related("room")
+        .filter(public_id=public_id, player_id__in=owners)
+        .first()
+        if owners
+        else None
     )
     if game_round is None:
         raise services.NotYourRound("There is no such round for you.")
     return game_round
 
 
+def _kind_context(game_round: Round) -> dict:
+    """What differs between a solo, a room and a booth round: the frame and the way out."""
+    room = game_round.room
+    return {
+        "base_template": BASE_TEMPLATES.get(game_round.kind, "base.html"),
+        "section": {"room": "rooms", "booth": "booth"}.get(game_round.kind, "play"),
+        "room": room,
+        "booth": game_round.kind == Round.Kind.BOOTH,
+        "idle_seconds": settings.BOOTH_IDLE_SECONDS,
+    }
+
+
+def _start_clock(game_round: Round, card: RoundCard) -> None:
+    """A timed room's card: its clock starts the first time the card is shown."""
+    room = game_round.room
+    if room is None or not room.seconds_per_card or card.shown_at is not None:
+        return
+    now = timezone.now()
+    if RoundCard.objects.filter(pk=card.pk, shown_at__isnull=True).update(shown_at=now):
+        card.shown_at = now
+    else:
+        card.refresh_from_db(fields=["shown_at"])
+
+
 def _card_context(game_round: Round, card: RoundCard) -> dict:
     shower = card.shower
     show_hints = game_round.difficulty != Difficulty.HARD
+    room = game_round.room
+    remaining = None
+    if room is not None and room.seconds_per_card and card.shown_at is not None:
+        elapsed = (timezone.now() - card.shown_at).total_seconds()
+        remaining = max(0, round(room.seconds_per_card - elapsed))
     return {
+        **_kind_context(game_round),
+        "remaining": remaining,
         "round": game_round,
         "card": card,
         "position_display": card.position + 1,
@@ -193,7 +247,9 @@ def play_card(request, public_id: str, position: int):
     except services.GameError as error:
         return _error(request, error)
     guess = Guess.objects.filter(card=card).first()
-    context = {"section": "play", **_card_context(game_round, card)}
+    if guess is None:
+        _start_clock(game_round, card)
+    context = _card_context(game_round, card)
     if guess is not None:
         context.update(_reveal_context(game_round, guess))
     template = (
@@ -204,12 +260,12 @@ def play_card(request, public_id: str, position: int):
 
 @require_http_methods(["POST"])
 def play_guess(request, public_id: str, position: int):
-    player = current_player(request)
-    if player is None:
+    owners = owned_player_ids(request)
+    if not owners:
         return _error(request, services.NotYourRound("There is no such round for you."))
     try:
         outcome = services.record_guess(
-            player=player,
+            player_ids=owners,
             public_id=public_id,
             position=position,
             choice=request.POST.get("choice", ""),
@@ -220,7 +276,6 @@ def play_guess(request, public_id: str, position: int):
         return _error(request, error)
     guess, game_round, card = outcome.guess, outcome.round, outcome.guess.card
     context = {
-        "section": "play",
         **_card_context(game_round, card),
         **_reveal_context(game_round, guess, outcome.predictions or None),
     }
@@ -249,7 +304,7 @@ def play_summary(request, public_id: str):
         request,
         "kascade_game/play/summary.html",
         {
-            "section": "play",
+            **_kind_context(game_round),
             "round": game_round,
             "guesses": guesses,
             "answered": len(guesses),

@@ -1,4 +1,9 @@
-"""Who is playing: the account's player, or a guest player kept in the session."""
+"""Who is playing: the account's player, or a guest player kept in the session.
+
+A browser may hold several players at once: its solo player (the account's
+or a guest's), one player per school room it joined (each with the nickname
+chosen for that room) and the festival booth's current visitor.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from leaderboard.models import Player
 from leaderboard.nicknames import nickname_key
 
 SESSION_KEY = "player_id"
+ROOM_PLAYERS_KEY = "room_players"
+BOOTH_PLAYER_KEY = "booth_player_id"
 
 
 def current_player(request, *, create: bool = False) -> Player | None:
@@ -29,3 +36,35 @@ def current_player(request, *, create: bool = False) -> Player | None:
     player = Player.objects.create(nickname=nickname, nickname_key=nickname_key(nickname))
     request.session[SESSION_KEY] = player.pk
     return player
+
+
+def side_player_ids(request) -> list[int]:
+    """The room and booth players this browser session holds (no query)."""
+    ids = [int(pk) for pk in request.session.get(ROOM_PLAYERS_KEY, {}).values()]
+    booth = request.session.get(BOOTH_PLAYER_KEY)
+    if booth:
+        ids.append(int(booth))
+    return ids
+
+
+def owned_player_ids(request) -> list[int]:
+    """Every player whose rounds this request may see and answer."""
+    ids = side_player_ids(request)
+    if request.user.is_authenticated:
+        player = current_player(request)
+        if player is not None:
+            ids.append(player.pk)
+    elif request.session.get(SESSION_KEY):
+        ids.append(int(request.session[SESSION_KEY]))
+    return ids
+
+
+def room_player_id(request, room_id: int) -> int | None:
+    value = request.session.get(ROOM_PLAYERS_KEY, {}).get(str(room_id))
+    return int(value) if value else None
+
+
+def remember_room_player(request, room_id: int, player_id: int) -> None:
+    players = dict(request.session.get(ROOM_PLAYERS_KEY, {}))
+    players[str(room_id)] = player_id
+    request.session[ROOM_PLAYERS_KEY] = players

@@ -5,13 +5,14 @@
   the two are hard to tell apart even for the forests;
 * beating the machine — right when most forests are wrong — earns BEAT_THE_MACHINE_BONUS;
 * a streak of right guesses raises the multiplier: ×1, ×1.5 from the second in a row,
-  ×2 from the fourth.
+  ×2 from the fourth;
+* in a timed room, an answer after the clock ran out earns nothing and ends the streak.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from classify.physics import MASS_GROUPS
 
@@ -29,6 +30,10 @@ class Score:
     beat_the_machine: bool
     streak: int
     multiplier: float
+
+    def too_late(self) -> Score:
+        """The same answer given after a timed card's clock ran out."""
+        return replace(self, points=0, beat_the_machine=False, streak=0, multiplier=1.0)
 
 
 def streak_multiplier(streak: int) -> float:

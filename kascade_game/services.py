@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -24,6 +25,9 @@ from .models import Guess, Round, RoundCard
 from .scoring import score_guess
 
 DEFAULT_ROUND_SIZE = 10
+# A timed card's answer still counts this long after its clock runs out
+# (network and a slow phone must not cost a student the points).
+TIMER_GRACE_S = 2.0
 
 
 class GameError(Exception):
@@ -52,6 +56,23 @@ class DeckEmpty(GameError):
     status = 503
 
 
+class RoomNotRunning(GameError):
+    """A room round's answers are refused while the room waits, is paused or is closed."""
+
+    status = 409
+
+    MESSAGES = {
+        "open": "The teacher has not started this room yet. Wait for the start, then answer.",
+        "paused": "The teacher has paused the room. Your answer was not recorded; "
+        "try again when the game goes on.",
+        "closed": "This room is closed: answers are no longer accepted.",
+    }
+
+    def __init__(self, status: str):
+        super().__init__(self.MESSAGES.get(status, "This room does not accept answers now."))
+        self.room_status = status
+
+
 class AlreadyAnswered(GameError):
     status = 409
 
@@ -74,16 +95,28 @@ def start_round(
     difficulty: str | None = None,
     kind: str = Round.Kind.SOLO,
     rng: random.Random | None = None,
+    room=None,
+    shower_ids: list[int] | None = None,
 ) -> Round:
-    refresh_level(player)
-    difficulty = difficulty or difficulty_for(player)
-    rng = rng or random.Random(secrets.randbits(64))
-    shower_ids = deal(size=size, difficulty=difficulty, rng=rng)
-    if len(shower_ids) < size:
-        raise DeckEmpty(
-            "The game deck is not ready yet: the forests' predictions are still being computed."
-        )
-    game_round = Round.objects.create(player=player, size=size, difficulty=difficulty, kind=kind)
+    """A new round of `size` cards dealt for the player's level, or of the given
+    `shower_ids` in their order (a room's deck)."""
+    if shower_ids is None:
+        refresh_level(player)
+        difficulty = difficulty or difficulty_for(player)
+        rng = rng or random.Random(secrets.randbits(64))
+        shower_ids = deal(size=size, difficulty=difficulty, rng=rng)
+        if len(shower_ids) < size:
+            raise DeckEmpty(
+                "The game deck is not ready yet: the forests' predictions are still being computed."
+            )
+    size = len(shower_ids)
+    game_round = Round.objects.create(
+        player=player,
+        size=size,
+        difficulty=difficulty or Round._meta.get_field("difficulty").default,
+        kind=kind,
+        room=room,
+    )
     RoundCard.objects.bulk_create(
         RoundCard(round=game_round, position=position, shower_id=shower_id)
         for position, shower_id in enumerate(shower_ids)
@@ -98,27 +131,57 @@ class GuessOutcome:
     predictions: dict = field(default_factory=dict)
 
 
-def record_guess(*, player: Player, public_id: str, position: int, choice: str) -> GuessOutcome:
+def _player_ids(player: Player | None, player_ids: Collection[int] | None) -> list[int]:
+    ids = list(player_ids or ())
+    if player is not None:
+        ids.append(player.pk)
+    return ids
+
+
+def is_late(card: RoundCard, room, *, now=None) -> bool:
+    """A timed room's card answered after its clock (plus a short grace) ran out."""
+    if room is None or not room.seconds_per_card or card.shown_at is None:
+        return False
+    elapsed = ((now or timezone.now()) - card.shown_at).total_seconds()
+    return elapsed > room.seconds_per_card + TIMER_GRACE_S
+
+
+def record_guess(
+    *,
+    public_id: str,
+    position: int,
+    choice: str,
+    player: Player | None = None,
+    player_ids: Collection[int] | None = None,
+) -> GuessOutcome:
     """Record a guess once. A repeat raises AlreadyAnswered carrying the recorded guess.
 
-    The round's row is locked for the whole transaction, so two guesses of
-    the same round are serialised and the streak and totals stay exact.
+    The round must belong to `player` or to one of `player_ids` (a browser may
+    hold a solo, a room and a booth player at once). The round's row is locked
+    for the whole transaction, so two guesses of the same round are serialised
+    and the streak and totals stay exact. A room round is answered only while
+    its room runs; a timed card answered too late is recorded with no points.
     """
     if choice not in MASS_GROUPS:
         raise InvalidGuess(f"A guess must be one of {', '.join(MASS_GROUPS)}.")
+    owners = _player_ids(player, player_ids)
     try:
         with transaction.atomic():
             card = (
-                RoundCard.objects.select_related("round", "shower")
+                RoundCard.objects.select_related("round", "round__room", "shower")
                 .select_for_update(of=("round",))
-                .filter(round__public_id=public_id, round__player=player, position=position)
+                .filter(round__public_id=public_id, round__player_id__in=owners, position=position)
                 .first()
             )
             if card is None:
-                if not Round.objects.filter(public_id=public_id, player=player).exists():
+                if not Round.objects.filter(public_id=public_id, player_id__in=owners).exists():
                     raise NotYourRound("There is no such round for you.")
                 raise NoSuchCard("This round has no such card.")
             game_round = card.round
+            room = game_round.room
+            if room is not None and not room.accepts_answers and not card_has_guess(card):
+                raise RoomNotRunning(room.status)
+            late = is_late(card, room)
             predictions = predictions_for([card.shower_id]).get(card.shower_id, {})
             answers = {key: prediction.predicted_group for key, prediction in predictions.items()}
             score = score_guess(
@@ -127,6 +190,8 @@ def record_guess(*, player: Player, public_id: str, position: int, choice: str) 
                 forest_answers=answers,
                 streak_before=game_round.streak,
             )
+            if late:
+                score = score.too_late()
             # The one-to-one on the card makes a second guess an IntegrityError.
             guess = Guess.objects.create(
                 card=card,
@@ -137,6 +202,7 @@ def record_guess(*, player: Player, public_id: str, position: int, choice: str) 
                 beat_the_machine=score.beat_the_machine,
                 streak=score.streak,
                 forest_answers=answers,
+                late=late,
             )
             game_round.points += score.points
             game_round.correct += 1 if score.is_correct else 0
@@ -163,10 +229,16 @@ def record_guess(*, player: Player, public_id: str, position: int, choice: str) 
             .filter(
                 card__round__public_id=public_id,
                 card__position=position,
-                card__round__player=player,
+                card__round__player_id__in=owners,
             )
             .first()
         )
         if existing is None:
             raise
         raise AlreadyAnswered(existing) from None
+
+
+def card_has_guess(card: RoundCard) -> bool:
+    """True when the card was answered already (a replay is answered with its result
+    even after the room closed)."""
+    return Guess.objects.filter(card=card).exists()

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "kascade_game",
     "classify",
     "leaderboard",
+    "rooms",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # cache (Redis when configured); if the cache is down, requests go through
 # rather than locking every player out.
 RATELIMIT_VIEW = "leaderboard.views.too_many_requests"
+# Wrong room codes (and other failed joins) per address: a class behind one school
+# router shares an address, and 31**8 codes cannot be guessed at this rate.
+ROOM_JOIN_FAILURE_RATE = os.environ.get("ROOM_JOIN_FAILURE_RATE", "30/m")
+# How often the projector and the students' waiting page refresh (issue 8: ≤ 2 s).
+ROOM_POLL_SECONDS = 2
+# The festival booth returns to its attract screen after this many idle seconds.
+BOOTH_IDLE_SECONDS = int(os.environ.get("BOOTH_IDLE_SECONDS", "60"))
 RATELIMIT_FAIL_OPEN = True
 # Django's own RedisCache has the atomic incr django-ratelimit needs; the package
 # only knows the third-party Redis backends by name (W001).

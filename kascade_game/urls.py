@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from classify import views as classify_views
 from leaderboard import views as leaderboard_views
+from rooms.urls import booth_patterns, room_patterns
 
 from . import health, play, views
 
@@ -22,16 +23,8 @@ urlpatterns = [
     path("accounts/login/", leaderboard_views.RateLimitedLoginView.as_view(), name="login"),
     path("accounts/signup/", leaderboard_views.signup, name="signup"),
     path("accounts/profile/", leaderboard_views.my_profile, name="profile"),
-    path(
-        "rooms/",
-        views.placeholder("rooms", "Rooms", "School competitions with a join code."),
-        name="rooms",
-    ),
-    path(
-        "booth/",
-        views.placeholder("booth", "Booth", "Kiosk mode for festivals."),
-        name="booth",
-    ),
+    path("rooms/", include(room_patterns)),
+    path("booth/", include(booth_patterns)),
     path("staff/predictions/", classify_views.prediction_progress, name="prediction-progress"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -11,17 +11,3 @@ def intro(request):
 def field_guide(request):
     return render(request, "kascade_game/field_guide.html", {"section": "play"})
 
-
-def placeholder(section: str, title: str, blurb: str):
-    """A page that a later feature fills; it already has its place in the nav."""
-
-    @require_GET
-    def view(request):
-        return render(
-            request,
-            "kascade_game/placeholder.html",
-            {"section": section, "title": title, "blurb": blurb},
-        )
-
-    view.__name__ = f"{section}_placeholder"
-    return view

@@ -55,21 +55,24 @@ def period_start(period: str, *, now: datetime | None = None) -> datetime | None
     return midnight
 
 
+def competition_ranks(points: list[int]) -> list[int]:
+    """Ranks of scores sorted best first: equal scores share a rank, the next rank skips."""
+    ranks: list[int] = []
+    for index, value in enumerate(points):
+        ranks.append(ranks[-1] if index and value == points[index - 1] else index + 1)
+    return ranks
+
+
 def rank_rows(rows: list[tuple[int, str, str, int, int]]) -> list[BoardRow]:
     """Rows (player id, nickname, slug, points, rounds) sorted by points → ranked rows."""
-    ranked: list[BoardRow] = []
-    previous_points = None
-    rank = 0
-    for index, (player_id, nickname, slug, points, rounds) in enumerate(rows, start=1):
-        if points != previous_points:
-            rank = index
-            previous_points = points
-        ranked.append(BoardRow(rank, player_id, nickname, slug, points, rounds))
-    return ranked
+    ranks = competition_ranks([row[3] for row in rows])
+    return [BoardRow(rank, *row) for rank, row in zip(ranks, rows, strict=True)]
 
 
-def _compute_board(period: str, room_id: int | None) -> list[BoardRow]:
+def _compute_board(period: str, room_id: int | None, kind: str | None = None) -> list[BoardRow]:
     entries = ScoreEntry.objects.all()
+    if kind is not None:
+        entries = entries.filter(round__kind=kind)
     start = period_start(period)
     if start is not None:
         entries = entries.filter(finished__gte=start)
@@ -106,14 +109,19 @@ def bump_generation() -> None:
         logger.warning("leaderboard cache unavailable", exc_info=True)
 
 
-def board(period: str = "all", *, room_id: int | None = None) -> list[BoardRow]:
+def board(
+    period: str = "all", *, room_id: int | None = None, kind: str | None = None
+) -> list[BoardRow]:
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
     generation = _generation()
     # The newest score entry's id is part of the key, so a cached board can never
     # miss a round, even one recorded while the cache was down.
     newest = ScoreEntry.objects.aggregate(newest=Max("id"))["newest"] or 0
-    key = f"leaderboard:{period}:{room_id or '-'}:{newest}:{generation}:{period_start(period)}"
+    key = (
+        f"leaderboard:{period}:{room_id or '-'}:{kind or '-'}:{newest}:{generation}:"
+        f"{period_start(period)}"
+    )
     if generation >= 0:
         try:
             cached = cache.get(key)
@@ -121,7 +129,7 @@ def board(period: str = "all", *, room_id: int | None = None) -> list[BoardRow]:
             cached = None
         if cached is not None:
             return cached
-    rows = _compute_board(period, room_id)
+    rows = _compute_board(period, room_id, kind)
     if generation >= 0:
         try:
             cache.set(key, rows, CACHE_SECONDS)

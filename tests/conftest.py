@@ -271,3 +271,13 @@ def _fresh_board_cache():
         cache.delete(CACHE_KEY)
     except Exception:
         pass
+
+
+def fresh_ratelimit_window(value: str, period_s: int, *, need_s: float = 20.0) -> None:
+    """Wait, if need be, until django-ratelimit's window for `value` has `need_s` left,
+    so a test's burst of requests cannot straddle two windows (and be counted in halves)."""
+    from django_ratelimit.core import _get_window
+
+    left = _get_window(value, period_s) - time.time()
+    if left < need_s:
+        time.sleep(max(0.0, left) + 1.0)

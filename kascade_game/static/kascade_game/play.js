@@ -34,6 +34,35 @@
     }
   });
 
+  // A refused guess (a paused room) leaves the card on screen: the buttons work again.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target.closest ? event.target.closest(".guess-form") : null;
+    if (form && event.detail.xhr && event.detail.xhr.status >= 400) {
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+    }
+  });
+
+  // A timed room card counts down; when the time is up the answer still counts, for no points.
+  function startTimers() {
+    document.querySelectorAll("[data-timer]:not([data-timer-started])").forEach(function (timer) {
+      timer.setAttribute("data-timer-started", "");
+      var left = parseInt(timer.getAttribute("data-remaining"), 10);
+      var shown = timer.querySelector("strong");
+      var tick = setInterval(function () {
+        if (!document.body.contains(timer)) { clearInterval(tick); return; }
+        left = Math.max(0, left - 1);
+        shown.textContent = String(left);
+        if (left === 0) {
+          timer.classList.add("expired");
+          shown.textContent = "0 — time is up";
+          clearInterval(tick);
+        }
+      }, 1000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", startTimers);
+  document.addEventListener("htmx:afterSettle", startTimers);
+
   // One guess per card: disable the buttons as soon as one is pressed.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.target.closest ? event.target.closest(".guess-form") : null;
