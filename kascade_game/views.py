@@ -10,4 +10,3 @@ def intro(request):
 @require_GET
 def field_guide(request):
     return render(request, "kascade_game/field_guide.html", {"section": "play"})
-

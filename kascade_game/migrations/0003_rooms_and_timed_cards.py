@@ -5,31 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kascade_game', '0002_initial'),
-        ('leaderboard', '0001_initial'),
-        ('rooms', '0001_initial'),
+        ("kascade_game", "0002_initial"),
+        ("leaderboard", "0001_initial"),
+        ("rooms", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='guess',
-            name='late',
+            model_name="guess",
+            name="late",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='round',
-            name='room',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='rounds', to='rooms.room'),
+            model_name="round",
+            name="room",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="rounds",
+                to="rooms.room",
+            ),
         ),
         migrations.AddField(
-            model_name='roundcard',
-            name='shown_at',
+            model_name="roundcard",
+            name="shown_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.UniqueConstraint(condition=models.Q(('room__isnull', False)), fields=('room', 'player'), name='round_one_per_player_per_room'),
+            model_name="round",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("room__isnull", False)),
+                fields=("room", "player"),
+                name="round_one_per_player_per_room",
+            ),
         ),
     ]
