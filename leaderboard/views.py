@@ -81,9 +81,30 @@ def leaderboard(request):
     except ValueError:
         page_number = 1
     player = current_player(request)
-    page = board_page(period, page=page_number, player=player)
+    room = None
+    if request.GET.get("room"):
+        from rooms.models import Room
+        from rooms.services import normalise_code
+
+        room = Room.objects.filter(code=normalise_code(request.GET["room"])).first()
+        if room is None:
+            return render(
+                request,
+                "leaderboard/board.html",
+                {
+                    "section": "leaderboard",
+                    "period": period,
+                    "periods": [(key, PERIOD_LABELS[key]) for key in PERIODS],
+                    "board": board_page(period, page=1, player=player, room_id=-1),
+                    "player": player,
+                    "room_error": "No room has this code.",
+                },
+                status=404,
+            )
+    page = board_page(period, page=page_number, player=player, room_id=room.pk if room else None)
     context = {
         "section": "leaderboard",
+        "room": room,
         "period": period,
         "periods": [(key, PERIOD_LABELS[key]) for key in PERIODS],
         "board": page,

@@ -256,6 +256,14 @@ def test_the_export_matches_the_board_and_the_class_is_compared_with_the_machine
         r.nickname: r.points for r in board_rows
     }
 
+    # The leaderboard's per-room board lists exactly the room's students.
+    page = Client().get(f"/leaderboard/?room={room.code.lower()}").content.decode()
+    shown = dict(re.findall(r'data-player="([^"]+)" data-points="(-?\d+)"', page))
+    assert shown == {row.nickname: str(row.points) for row in board_rows}
+    assert f"room={room.code}" in page  # the period tabs stay on the room
+    missing = Client().get("/leaderboard/?room=NOPE2345")
+    assert missing.status_code == 404 and "No room has this code" in missing.content.decode()
+
     versus = selectors.class_vs_machine(room)
     guesses = Guess.objects.filter(card__round__room=room)
     assert versus["class"]["right"] == guesses.filter(is_correct=True).count()
