@@ -67,6 +67,10 @@ def default_workers() -> int:
 
 
 wsgi_app = "kascade_game.wsgi:application"
+# Django, its URLconf and every view module (numpy, pandas, scikit-learn: ~10 s of
+# imports on a busy node) are loaded once in the master; workers fork ready, so
+# neither the first request nor a worker recycled by max_requests waits for them.
+preload_app = True
 bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
 workers = _env_int("WEB_CONCURRENCY", default_workers())
 worker_class = "gthread"

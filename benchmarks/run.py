@@ -19,6 +19,9 @@ Sections (in this order; all by default):
                 `predict_probabilities` of the three forests on the same 100k
                 matrix in the same run (ratio ≥ 0.7); the worker's peak memory
                 (≤ 1.5 GB) from /proc VmHWM; a per-piece profile of one chunk.
+* rooms       — 40 students of a room over HTTP (gunicorn, PostgreSQL): each card's
+                guesses posted at the same moment; guess p50/p95 and whether the
+                room's board = the recorded guesses = the clients' scores.
 * quiz        — 20 concurrent players (asyncio + httpx) against gunicorn on
                 PostgreSQL: card GET and guess POST p50/p95 (≤ 30 ms), full card
                 page size (≤ 30 KB).
@@ -48,7 +51,16 @@ from datetime import UTC, datetime
 
 from . import infra
 
-SECTIONS = ("simulation", "prediction", "training", "forests", "precompute", "quiz", "explore")
+SECTIONS = (
+    "simulation",
+    "prediction",
+    "training",
+    "forests",
+    "precompute",
+    "quiz",
+    "explore",
+    "rooms",
+)
 N_SHOWERS = 100_000
 REPEATS = 3
 BENCH_DATASET = "bench-100k"
@@ -664,6 +676,13 @@ def bench_quiz(context: dict) -> dict:
     return result
 
 
+def bench_rooms(context: dict) -> dict:
+    """A class of 40 answering each card at the same moment (benchmarks/rooms.py)."""
+    from . import rooms
+
+    return rooms.bench(context, prepare_services=prepare_services, log=log, percentile=_percentile)
+
+
 def bench_explore(context: dict) -> dict:
     """The Explore pages (benchmarks/explore.py, written by the Explore owner), when present."""
     prepare_services(context)
@@ -848,6 +867,24 @@ def table_rows(results: dict) -> list[list]:
                 quiz["errors"] == 0,
             )
         )
+    rooms = results.get("rooms", {})
+    if "guesses" in rooms:
+        rows.append(
+            _row(
+                f"room of {rooms['students']}: guess p95 (server / client)",
+                f"{rooms['guess_p95_ms_server']} / {rooms['guess_p95_ms_client']} ms",
+                "every burst < 5 s, 0 errors",
+                rooms["errors"] == 0,
+            )
+        )
+        rows.append(
+            _row(
+                "room board = recorded guesses = clients",
+                f"{rooms['board_points']} / {rooms['recorded_points']} / {rooms['client_points']}",
+                "equal",
+                rooms["board_exact"],
+            )
+        )
     explore = results.get("explore", {})
     for name in ("page_ms", "table_ms", "histogram_ms", "composition_ms"):
         value = explore.get(name)
@@ -937,6 +974,7 @@ def main(argv: list[str] | None = None) -> int:
         "precompute": bench_precompute,
         "quiz": bench_quiz,
         "explore": bench_explore,
+        "rooms": bench_rooms,
     }
     context: dict = {}
     failed = []
