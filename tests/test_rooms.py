@@ -407,3 +407,17 @@ def test_forty_students_answer_the_same_card_within_five_seconds():
     assert not ScoreEntry.objects.filter(round__room=room).exists()  # nobody finished yet
     assert Player.objects.filter(rounds__room=room).count() == 40
     assert re.fullmatch(r"[A-Z2-9]{8}", room.code)
+
+
+def test_grant_teacher_gives_and_takes_back_teacher_access(game_data):
+    from django.core.management import CommandError, call_command
+
+    user = get_user_model().objects.create_user("mr-rutherford", password="alpha-beta-1911")
+    TeacherRequest.objects.create(user=user, school="Manchester")
+    call_command("grant_teacher", "mr-rutherford", stdout=io.StringIO())
+    assert services.is_teacher(get_user_model().objects.get(pk=user.pk))
+    assert TeacherRequest.objects.get(user=user).approved is not None
+    call_command("grant_teacher", "mr-rutherford", "--revoke", stdout=io.StringIO())
+    assert not services.is_teacher(get_user_model().objects.get(pk=user.pk))
+    with pytest.raises(CommandError, match="no account is called"):
+        call_command("grant_teacher", "nobody")
