@@ -39,7 +39,13 @@ def too_many_requests(request, exception=None):
     ratelimit(key="post:username", rate="5/m", method="POST", block=True), name="post"
 )
 class RateLimitedLoginView(auth_views.LoginView):
-    """Django's log-in, limited per address and per account name (django-ratelimit)."""
+    """Django's log-in, limited per address and per account name (django-ratelimit).
+    A refused log-in answers 400 with the form and its message."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
 
 @ratelimit(key="ip", rate="5/10m", method="POST", block=True)
@@ -68,7 +74,12 @@ def signup(request):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Your account is ready.")
         return redirect("profile")
-    return render(request, "registration/signup.html", {"form": form, "section": "accounts"})
+    return render(
+        request,
+        "registration/signup.html",
+        {"form": form, "section": "accounts"},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @require_GET

@@ -273,6 +273,14 @@ def _fresh_board_cache():
         pass
 
 
+def unused_address() -> str:
+    """A random private IPv4 address: rate-limit counters kept in Redis by an earlier
+    run (Redis outlives the test database) never meet this run's requests."""
+    import secrets
+
+    return "10.{}.{}.{}".format(*(secrets.randbelow(254) + 1 for _ in range(3)))
+
+
 def fresh_ratelimit_window(value: str, period_s: int, *, need_s: float = 20.0) -> None:
     """Wait, if need be, until django-ratelimit's window for `value` has `need_s` left,
     so a test's burst of requests cannot straddle two windows (and be counted in halves)."""

@@ -16,7 +16,7 @@ from django.utils import timezone
 from kascade_game.models import Guess, Round
 from leaderboard.models import Player, ScoreEntry
 from leaderboard.selectors import board, period_start, rank_rows
-from tests.conftest import finish_round, fresh_ratelimit_window
+from tests.conftest import finish_round, fresh_ratelimit_window, unused_address
 
 
 def test_ties_share_a_rank_and_the_next_rank_skips():
@@ -174,7 +174,7 @@ def test_signup_refuses_an_offensive_or_impersonating_nickname(client):
                 "password2": "cosmic-ray-2026!",
             },
         )
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert 'class="errorlist' in response.content.decode()
     assert not get_user_model().objects.exists()
 
@@ -182,17 +182,19 @@ def test_signup_refuses_an_offensive_or_impersonating_nickname(client):
 @pytest.mark.django_db
 @pytest.mark.ratelimit
 def test_log_in_and_sign_up_attempts_are_rate_limited():
-    fresh_ratelimit_window("203.0.113.77", 60)
-    client = Client(REMOTE_ADDR="203.0.113.77")
+    # Fresh addresses each run: the counters live in Redis, which outlives a test run.
+    login_ip, signup_ip = unused_address(), unused_address()
+    fresh_ratelimit_window(login_ip, 60)
+    client = Client(REMOTE_ADDR=login_ip)
     statuses = [
         client.post("/accounts/login/", {"username": f"x{i}", "password": "wrong"}).status_code
         for i in range(12)
     ]
-    assert statuses[:10] == [200] * 10 and statuses[10:] == [429, 429]
-    fresh_ratelimit_window("203.0.113.78", 600)
-    signups = Client(REMOTE_ADDR="203.0.113.78")
+    assert statuses[:10] == [400] * 10 and statuses[10:] == [429, 429]
+    fresh_ratelimit_window(signup_ip, 600)
+    signups = Client(REMOTE_ADDR=signup_ip)
     statuses = [signups.post("/accounts/signup/", {"username": ""}).status_code for _ in range(6)]
-    assert statuses == [200] * 5 + [429]
+    assert statuses == [400] * 5 + [429]
     assert "Too many attempts" in signups.post("/accounts/signup/", {}).content.decode()
 
 

@@ -24,7 +24,7 @@ from leaderboard.models import Player, ScoreEntry
 from leaderboard.selectors import board
 from rooms import selectors, services
 from rooms.models import CODE_ALPHABET, CODE_LENGTH, TEACHERS_GROUP, Room, TeacherRequest
-from tests.conftest import fresh_ratelimit_window
+from tests.conftest import fresh_ratelimit_window, unused_address
 
 pytestmark = pytest.mark.django_db
 
@@ -336,15 +336,16 @@ def test_a_room_guess_stays_within_the_query_budget(game_data):
 def test_failed_join_attempts_are_rate_limited(game_data, settings):
     settings.ROOM_JOIN_FAILURE_RATE = "3/m"
     room = create_room(teacher_client(make_teacher()))
-    fresh_ratelimit_window("198.51.100.23", 60)
-    client = Client(REMOTE_ADDR="198.51.100.23")
+    address = unused_address()
+    fresh_ratelimit_window(address, 60)
+    client = Client(REMOTE_ADDR=address)
     statuses = [join(client, room, "Kim", code=f"WRONG{i:03d}").status_code for i in range(3)]
     assert statuses == [404, 404, 404]
     blocked = join(client, room, "Kim")
     assert blocked.status_code == 429 and "Too many wrong codes" in blocked.content.decode()
     assert not Round.objects.filter(room=room).exists()
     # Another address (another class) is not affected.
-    assert join(Client(REMOTE_ADDR="198.51.100.24"), room, "Kim").status_code == 302
+    assert join(Client(REMOTE_ADDR=unused_address()), room, "Kim").status_code == 302
 
 
 @pytest.mark.django_db(transaction=True)
