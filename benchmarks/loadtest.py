@@ -1,6 +1,6 @@
 """`make loadtest`: many players at once, then scripted faults; `.bench/loadtest.json`.
 
-    .venv/bin/python -m benchmarks.loadtest [--players 200] [--think 1.5,4.5] [--skip-faults]
+    .venv/bin/python -m benchmarks.loadtest [--players 200] [--think 3,8] [--skip-faults]
 
 Everything runs on 127.0.0.1 against private services started here (never the
 shared PostgreSQL or Redis, since the faults stop and restart them): a
@@ -450,6 +450,22 @@ class Stack:
         self.worker.start()
         infra.wait_worker_ready(self.worker)
 
+    def ensure_worker(self) -> None:
+        """After the Redis restart: this process's broker connections are stale; the
+        worker reconnects by itself, or is started again."""
+        from kascade_game.celery import app
+
+        app.pool.force_close_all()
+        for _ in range(3):
+            try:
+                infra.wait_worker_ready(self.worker, timeout_s=20)
+                return
+            except Exception as error:
+                log(f"celery worker not answering yet ({error.__class__.__name__})")
+                app.pool.force_close_all()
+        self.worker.stop(grace_s=10)
+        self.start_worker()
+
     def stop(self) -> None:
         for process in (self.worker, self.web):
             if process is not None:
@@ -536,6 +552,8 @@ async def fault_redis_down(stack: Stack, recorder: Recorder, *, players: int) ->
     log("fault: Redis stopped during play")
     result: dict = {}
     five_before = len(recorder.five_xx)
+    recorder.budget += (players + 5) * 40
+    errors_before = len(recorder.errors)
     stack.redis.stop()
     stopped = time.monotonic()
     elapsed = await run_players(
@@ -560,6 +578,7 @@ async def fault_redis_down(stack: Stack, recorder: Recorder, *, players: int) ->
             "board_status_while_down": board.status_code,
             "board_rows_while_down": board.text.count("data-leaderboard-row"),
             "readyz_while_down": ready.status_code,
+            "other_errors_while_down": recorder.errors[errors_before:][:5],
         }
     )
     stack.redis.start()
@@ -825,7 +844,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--players", type=int, default=200)
     parser.add_argument(
         "--think",
-        default="1.5,4.5",
+        default="3,8",
         help="seconds a player pauses before each guess and after each reveal (min,max)",
     )
     parser.add_argument("--stagger", type=float, default=3.0, help="players join within (s)")
@@ -973,7 +992,7 @@ def main(argv: list[str] | None = None) -> int:
             faults["postgres_restart"], pg_rounds = asyncio.run(
                 fault_postgres_restart(stack, players=10)
             )
-            infra.wait_worker_ready(stack.worker)
+            stack.ensure_worker()
             faults["celery_worker_killed"] = fault_celery_kill(stack, showers=args.kill_showers)
             results["faults"] = faults
             results["points_after_faults"] = points_check(stack.base_url, load.rounds + pg_rounds)

@@ -34,5 +34,11 @@ class DiskFullMiddleware:
                 if error.errno != errno.ENOSPC:
                     raise
                 logger.error("upload refused: no space left on the device (%s)", error)
+                # The parser leaves the half-written temporary file open; closing it
+                # deletes it, so nothing of the upload stays on the disk.
+                for handler in request.upload_handlers:
+                    partial = getattr(handler, "file", None)
+                    if partial is not None:
+                        partial.close()
                 return HttpResponse(DISK_FULL_MESSAGE, status=507, content_type="text/plain")
         return self.get_response(request)
