@@ -460,14 +460,13 @@ class Stack:
         worker reconnects by itself, or is started again."""
         from kascade_game.celery import app
 
-        app.pool.force_close_all()
         for _ in range(3):
+            app.close()  # drops the connection pool; the next call opens a new one
             try:
                 infra.wait_worker_ready(self.worker, timeout_s=20)
                 return
             except Exception as error:
-                log(f"celery worker not answering yet ({error.__class__.__name__})")
-                app.pool.force_close_all()
+                log(f"celery worker not answering yet ({error.__class__.__name__}: {error})")
         self.worker.stop(grace_s=10)
         self.start_worker()
 
@@ -804,7 +803,7 @@ def endpoint_table(recorder: Recorder, server: dict[str, list[float]]) -> dict:
 
 def print_report(results: dict) -> None:
     rows = [("endpoint", "n", "p50 c", "p95 c", "p99 c", "p50 s", "p95 s", "p99 s")]
-    for name, entry in results["endpoints"].items():
+    for name, entry in results.get("endpoints", {}).items():
         rows.append(
             (
                 name,
@@ -837,6 +836,10 @@ def print_report(results: dict) -> None:
 
 
 def evaluate(results: dict) -> None:
+    for key in ("players", "errors_5xx", "points_mismatch", "guess_p95_ms"):
+        results.setdefault(key, None)
+    results.setdefault("server_guess_p95_ms", None)
+    results.setdefault("throughput_ratio_vs_healthz", None)
     checks = {
         "players": {"value": results["players"], "target": f"≥ {TARGETS['players']}"},
         "errors_5xx": {"value": results["errors_5xx"], "target": "0"},
@@ -849,7 +852,7 @@ def evaluate(results: dict) -> None:
         },
     }
     met = {
-        "players": results["players"] >= TARGETS["players"],
+        "players": (results["players"] or 0) >= TARGETS["players"],
         "errors_5xx": results["errors_5xx"] == 0,
         "points_mismatch": results["points_mismatch"] == 0,
         "guess_p95_ms": (results["guess_p95_ms"] or 1e9) <= TARGETS["guess_p95_ms"],
@@ -977,52 +980,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     started = time.perf_counter()
     try:
-        stack.start_services()
-        log(f"private PostgreSQL on {stack.postgres.port}, Redis on {stack.redis.port}")
-        manage_log = infra.BENCH_DIR / "loadtest-manage.log"
-        seconds = infra.manage("migrate", "--noinput", "-v", "0", log=manage_log)
-        setup_s = infra.manage("setup_defaults", log=manage_log)
-        results["setup_s"] = round(seconds + setup_s, 1)
-        log(f"migrated and loaded the default data ({results['setup_s']} s)")
-        import django
+        run_phases(stack, args, think, results)
+    except Exception:
+        import traceback
 
-        django.setup()
-        stack.start_web()
-        stack.start_worker()
-        log(f"gunicorn on {stack.base_url}, celery worker ready")
-
-        phase, load = asyncio.run(load_and_throughput(stack, args, think))
-        results.update(phase)
-        server = server_times(stack.web.log_path, {"lt-load"})
-        results["endpoints"] = endpoint_table(load, server)
-        results["players"] = args.players if results["load"]["rounds_finished"] else 0
-        results["players_finished"] = results["load"]["rounds_finished"]
-        results["requests"] = load.requests
-        results["errors_5xx"] = len(load.five_xx)
-        results["errors_other"] = len(load.errors)
-        results["card_p95_ms"] = results["endpoints"].get("card", {}).get("client_p95_ms")
-        results["guess_p95_ms"] = results["endpoints"].get("guess", {}).get("client_p95_ms")
-        results["server_card_p95_ms"] = results["endpoints"].get("card", {}).get("server_p95_ms")
-        results["server_guess_p95_ms"] = results["endpoints"].get("guess", {}).get("server_p95_ms")
-        results["points"] = points_check(stack.base_url, load.rounds)
-        results["points_mismatch"] = results["points"]["points_mismatch"]
-        log(f"points: {results['points']}")
-
-        if not args.skip_faults:
-            faults = {}
-            faults["redis_down"] = asyncio.run(fault_redis_down(stack, load, players=20))
-            faults["postgres_restart"], pg_rounds = asyncio.run(
-                fault_postgres_restart(stack, players=10)
-            )
-            stack.ensure_worker()
-            faults["celery_worker_killed"] = fault_celery_kill(stack, showers=args.kill_showers)
-            results["faults"] = faults
-            results["points_after_faults"] = points_check(stack.base_url, load.rounds + pg_rounds)
-            # Rounds cut by the PostgreSQL restart stay unfinished: their guesses count,
-            # and no finished round may differ between clients, database and board.
-            faults["postgres_restart"]["points_mismatch_after"] = results["points_after_faults"][
-                "points_mismatch"
-            ]
+        results["error"] = traceback.format_exc()
+        log(f"the run stopped early:\n{results['error']}")
     finally:
         results["seconds"] = round(time.perf_counter() - started, 1)
         stack.stop()
@@ -1038,7 +1001,55 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if failed:
         log(f"targets missed: {', '.join(failed)}")
-    return 0
+    return 1 if "error" in results else 0
+
+
+def run_phases(stack: Stack, args, think, results: dict) -> None:
+    stack.start_services()
+    log(f"private PostgreSQL on {stack.postgres.port}, Redis on {stack.redis.port}")
+    manage_log = infra.BENCH_DIR / "loadtest-manage.log"
+    seconds = infra.manage("migrate", "--noinput", "-v", "0", log=manage_log)
+    setup_s = infra.manage("setup_defaults", log=manage_log)
+    results["setup_s"] = round(seconds + setup_s, 1)
+    log(f"migrated and loaded the default data ({results['setup_s']} s)")
+    import django
+
+    django.setup()
+    stack.start_web()
+    stack.start_worker()
+    log(f"gunicorn on {stack.base_url}, celery worker ready")
+
+    phase, load = asyncio.run(load_and_throughput(stack, args, think))
+    results.update(phase)
+    server = server_times(stack.web.log_path, {"lt-load"})
+    results["endpoints"] = endpoint_table(load, server)
+    results["players"] = args.players if results["load"]["rounds_finished"] else 0
+    results["players_finished"] = results["load"]["rounds_finished"]
+    results["requests"] = load.requests
+    results["errors_5xx"] = len(load.five_xx)
+    results["errors_other"] = len(load.errors)
+    results["card_p95_ms"] = results["endpoints"].get("card", {}).get("client_p95_ms")
+    results["guess_p95_ms"] = results["endpoints"].get("guess", {}).get("client_p95_ms")
+    results["server_card_p95_ms"] = results["endpoints"].get("card", {}).get("server_p95_ms")
+    results["server_guess_p95_ms"] = results["endpoints"].get("guess", {}).get("server_p95_ms")
+    results["points"] = points_check(stack.base_url, load.rounds)
+    results["points_mismatch"] = results["points"]["points_mismatch"]
+    log(f"points: {results['points']}")
+
+    if not args.skip_faults:
+        faults = results["faults"] = {}
+        faults["redis_down"] = asyncio.run(fault_redis_down(stack, load, players=20))
+        faults["postgres_restart"], pg_rounds = asyncio.run(
+            fault_postgres_restart(stack, players=10)
+        )
+        stack.ensure_worker()
+        faults["celery_worker_killed"] = fault_celery_kill(stack, showers=args.kill_showers)
+        results["points_after_faults"] = points_check(stack.base_url, load.rounds + pg_rounds)
+        # Rounds cut by the PostgreSQL restart stay unfinished: their guesses count,
+        # and no finished round may differ between clients, database and board.
+        faults["postgres_restart"]["points_mismatch_after"] = results["points_after_faults"][
+            "points_mismatch"
+        ]
 
 
 if __name__ == "__main__":
