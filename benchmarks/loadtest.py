@@ -841,8 +841,14 @@ def evaluate(results: dict) -> None:
     results.setdefault("server_guess_p95_ms", None)
     results.setdefault("throughput_ratio_vs_healthz", None)
     checks = {
-        "players": {"value": results["players"], "target": f"≥ {TARGETS['players']}"},
-        "errors_5xx": {"value": results["errors_5xx"], "target": "0"},
+        "players": {
+            "value": results.get("players_finished"),
+            "target": f"{TARGETS['players']} rounds finished",
+        },
+        "errors_5xx": {
+            "value": f"{results['errors_5xx']} (+{results.get('errors_other') or 0} other)",
+            "target": "0",
+        },
         "points_mismatch": {"value": results["points_mismatch"], "target": "0"},
         "guess_p95_ms": {"value": results["guess_p95_ms"], "target": "≤ 50 ms (client)"},
         "server_guess_p95_ms": {"value": results["server_guess_p95_ms"], "target": "≤ 50 ms"},
@@ -852,8 +858,9 @@ def evaluate(results: dict) -> None:
         },
     }
     met = {
-        "players": (results["players"] or 0) >= TARGETS["players"],
-        "errors_5xx": results["errors_5xx"] == 0,
+        # Every player must have finished the round, not only started it.
+        "players": (results.get("players_finished") or 0) >= TARGETS["players"],
+        "errors_5xx": results["errors_5xx"] == 0 and not results.get("errors_other"),
         "points_mismatch": results["points_mismatch"] == 0,
         "guess_p95_ms": (results["guess_p95_ms"] or 1e9) <= TARGETS["guess_p95_ms"],
         "server_guess_p95_ms": (results["server_guess_p95_ms"] or 1e9) <= TARGETS["guess_p95_ms"],
