@@ -39,6 +39,7 @@ import platform
 import random
 import re
 import secrets
+import shutil
 import signal
 import statistics
 import sys
@@ -476,6 +477,7 @@ class Stack:
                 process.stop(grace_s=10)
         self.redis.stop()
         self.postgres.remove()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def points_check(base_url: str, rounds: list[RoundLedger]) -> dict:
