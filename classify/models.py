@@ -145,7 +145,12 @@ class ForestVersion(models.Model):
 
 
 class Prediction(models.Model):
-    shower = models.ForeignKey(Shower, on_delete=models.CASCADE, related_name="predictions")
+    # No index of its own on shower: the unique (shower, model, version) index
+    # leads with it and serves every lookup by shower. Each index costs the
+    # precomputation a write per row (benchmarks/run.py, precompute profile).
+    shower = models.ForeignKey(
+        Shower, on_delete=models.CASCADE, related_name="predictions", db_index=False
+    )
     hadronic_model = models.CharField(max_length=32, choices=HADRONIC_MODEL_CHOICES)
     model_version = models.CharField(max_length=64)
     predicted_group = models.CharField(max_length=2, choices=MASS_GROUP_CHOICES)
@@ -161,7 +166,6 @@ class Prediction(models.Model):
                 fields=["shower", "hadronic_model", "model_version"], name="prediction_unique"
             ),
         ]
-        indexes = [models.Index(fields=["hadronic_model", "model_version"])]
 
     def __str__(self) -> str:
         return f"{self.shower_id}: {self.hadronic_model}@{self.model_version} says {self.predicted_group}"
