@@ -18,7 +18,14 @@ from . import pgcopy
 from .datasets import dataset_features
 from .forests import TrainedForest, load_forest, predict_features, read_card
 from .hadronic_models import HADRONIC_MODELS
-from .models import Dataset, ForestVersion, PrecomputeBatch, Prediction, Shower
+from .models import (
+    PREDICTED_COUNT_FIELDS,
+    Dataset,
+    ForestVersion,
+    PrecomputeBatch,
+    Prediction,
+    Shower,
+)
 from .physics import MASS_GROUPS
 from .signals import forest_activated
 
@@ -150,13 +157,15 @@ def start_precompute(
     )
     # A new batch has no rows yet; a resumed one counts them once, and from then
     # on each chunk adds the rows it wrote in the same transaction as the rows.
-    done = 0 if created else count_done(batch)
+    counts = dict.fromkeys(MASS_GROUPS, 0) if created else counted_rows(batch)
+    done = sum(counts.values())
     if not created and batch.status == PrecomputeBatch.Status.DONE and done == total:
         return batch
     PrecomputeBatch.objects.filter(id=batch.id).update(
         status=PrecomputeBatch.Status.RUNNING,
         total=total,
         done=min(done, total),
+        **{PREDICTED_COUNT_FIELDS[group]: n for group, n in counts.items()},
         chunks_total=len(bounds),
         finished=None,
         started=timezone.now(),
@@ -174,12 +183,22 @@ def start_precompute(
     return batch
 
 
-def count_done(batch: PrecomputeBatch) -> int:
-    return Prediction.objects.filter(
-        shower__dataset_id=batch.dataset_id,
-        hadronic_model=batch.hadronic_model,
-        model_version=batch.model_version,
-    ).count()
+def counted_rows(batch: PrecomputeBatch) -> dict[str, int]:
+    """{group: rows of the batch's (dataset, model, version) predicting it}, from the table."""
+    counts = dict.fromkeys(MASS_GROUPS, 0)
+    rows = (
+        Prediction.objects.filter(
+            shower__dataset_id=batch.dataset_id,
+            hadronic_model=batch.hadronic_model,
+            model_version=batch.model_version,
+        )
+        .values_list("predicted_group")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for group, n in rows:
+        counts[group] += n
+    return counts
 
 
 def predict_chunk(*, batch_id: int, row_start: int, row_stop: int) -> int:
@@ -199,16 +218,21 @@ def predict_chunk(*, batch_id: int, row_start: int, row_stop: int) -> int:
     forest.estimator.n_jobs = -1 if _running_eagerly() else PREDICT_JOBS_IN_WORKERS
     probabilities = predict_features(forest, features)
     with transaction.atomic():
-        written = write_predictions(
+        new_per_group = write_predictions(
             shower_ids=shower_ids,
             probabilities=probabilities,
             hadronic_model=batch.hadronic_model,
             model_version=batch.model_version,
         )
+        written = int(new_per_group.sum())
         if written:
             PrecomputeBatch.objects.filter(id=batch_id).update(
                 done=Least(F("done") + written, F("total")),
                 chunks_done=Least(F("chunks_done") + 1, F("chunks_total")),
+                **{
+                    PREDICTED_COUNT_FIELDS[group]: F(PREDICTED_COUNT_FIELDS[group]) + int(n)
+                    for group, n in zip(MASS_GROUPS, new_per_group, strict=True)
+                },
             )
     done = PrecomputeBatch.objects.filter(id=batch_id).values_list("done", flat=True).first()
     logger.info(
@@ -250,12 +274,13 @@ PREDICTION_COPY_COLUMNS = (
 
 def write_predictions(
     *, shower_ids: np.ndarray, probabilities: np.ndarray, hadronic_model: str, model_version: str
-) -> int:
+) -> np.ndarray:
     """Insert one row per shower for this (model, version) unless it is there; idempotent.
 
-    Returns the number of rows that were new. An existing row is left as it
-    is: a (shower, model, version) always gets the same answer, since showers
-    are written once and a version names one forest file.
+    Returns how many new rows predict each group (MASS_GROUPS order). An
+    existing row is left as it is: a (shower, model, version) always gets the
+    same answer, since showers are written once and a version names one
+    forest file.
     """
     if connection.vendor == "postgresql":
         return _write_with_copy(shower_ids, probabilities, hadronic_model, model_version)
@@ -290,13 +315,14 @@ def _write_with_copy(shower_ids, probabilities, hadronic_model: str, model_versi
     CONFLICT DO UPDATE for every row: see the precompute profile in
     benchmarks/run.py.
     """
+    best = probabilities.argmax(axis=1)
     payload = pgcopy.encode_prediction_rows(
         shower_ids=shower_ids,
         hadronic_model=hadronic_model,
         model_version=model_version,
         probabilities=probabilities,
         group_names=MASS_GROUPS,
-        group_index=probabilities.argmax(axis=1),
+        group_index=best,
     )
     table = Prediction._meta.db_table
     columns = ", ".join(PREDICTION_COPY_COLUMNS)
@@ -314,7 +340,7 @@ def _write_with_copy(shower_ids, probabilities, hadronic_model: str, model_versi
                 # caller's progress update does not hold the batch row during the check.
                 cursor.execute(f'SET CONSTRAINTS "{foreign_key}" IMMEDIATE')
                 cursor.execute(f'SET CONSTRAINTS "{foreign_key}" DEFERRED')
-            return len(shower_ids)
+            return np.bincount(best, minlength=len(MASS_GROUPS))
         except IntegrityError as error:
             if not _is_unique_violation(error):
                 raise
@@ -334,33 +360,51 @@ def _write_with_copy(shower_ids, probabilities, hadronic_model: str, model_versi
             copy.write(payload)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM prediction_stage "
-            "ON CONFLICT (shower_id, hadronic_model, model_version) DO NOTHING"
+            "ON CONFLICT (shower_id, hadronic_model, model_version) DO NOTHING "
+            "RETURNING predicted_group"
         )
-        return cursor.rowcount
+        index = {group: i for i, group in enumerate(MASS_GROUPS)}
+        new_groups = [index[group] for (group,) in cursor.fetchall()]
+        return np.bincount(np.array(new_groups, dtype=np.int64), minlength=len(MASS_GROUPS))
 
 
 def _write_with_executemany(
     shower_ids, probabilities, hadronic_model: str, model_version: str
-) -> int:
-    """SQLite (the embedded default): one prepared INSERT … ON CONFLICT DO NOTHING, many rows."""
+) -> np.ndarray:
+    """SQLite (the embedded default): the missing rows with one prepared INSERT, many rows.
+
+    The rows already there are looked up first (by the chunk's id range), so
+    the counts per group are those of the new rows; ON CONFLICT DO NOTHING
+    still guards the unique (shower, model, version).
+    """
     best = probabilities.argmax(axis=1)
-    groups = [MASS_GROUPS[index] for index in best.tolist()]
+    present = np.fromiter(
+        Prediction.objects.filter(
+            hadronic_model=hadronic_model,
+            model_version=model_version,
+            shower_id__gte=int(shower_ids.min()),
+            shower_id__lte=int(shower_ids.max()),
+        ).values_list("shower_id", flat=True),
+        dtype=np.int64,
+    )
+    new = ~np.isin(shower_ids, present)
     rows = [
-        (shower_id, hadronic_model, model_version, *probability_row, group)
+        (shower_id, hadronic_model, model_version, *probability_row, MASS_GROUPS[group])
         for shower_id, probability_row, group in zip(
-            shower_ids.tolist(), probabilities.tolist(), groups, strict=True
+            shower_ids[new].tolist(), probabilities[new].tolist(), best[new].tolist(), strict=True
         )
     ]
-    table = Prediction._meta.db_table
-    columns = ", ".join(PREDICTION_COPY_COLUMNS)
-    marks = ", ".join(["%s"] * len(PREDICTION_COPY_COLUMNS))
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
-            "ON CONFLICT (shower_id, hadronic_model, model_version) DO NOTHING",
-            rows,
-        )
-        return cursor.rowcount
+    if rows:
+        table = Prediction._meta.db_table
+        columns = ", ".join(PREDICTION_COPY_COLUMNS)
+        marks = ", ".join(["%s"] * len(PREDICTION_COPY_COLUMNS))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+                "ON CONFLICT (shower_id, hadronic_model, model_version) DO NOTHING",
+                rows,
+            )
+    return np.bincount(best[new], minlength=len(MASS_GROUPS))
 
 
 def finish_batch(*, batch_id: int) -> str:
@@ -389,6 +433,10 @@ def finish_batch(*, batch_id: int) -> str:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {Prediction._meta.db_table}")
     activate_if_complete(batch.hadronic_model, batch.model_version)
+    if completed_now and last_of_dataset:
+        from .tasks import schedule_explore_warmup
+
+        schedule_explore_warmup([batch.dataset_id])
     return PrecomputeBatch.Status.DONE
 
 
