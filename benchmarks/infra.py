@@ -152,6 +152,39 @@ def descendants(root_pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0.0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    """CPU time used by a set of processes (a worker tree, database backends) since a start.
+
+    On a shared machine wall-clock throughput depends on what else runs; the
+    CPU seconds a piece of work costs much less so.
+    """
+
+    start: dict[int, float] = field(default_factory=dict)
+    last: dict[int, float] = field(default_factory=dict)
+
+    def sample(self, pids: list[int], *, baseline: bool = False) -> None:
+        for pid in pids:
+            used = cpu_seconds(pid)
+            if baseline:
+                self.start.setdefault(pid, used)
+            if used:
+                self.last[pid] = max(self.last.get(pid, 0.0), used)
+
+    def used(self) -> float:
+        return sum(value - self.start.get(pid, 0.0) for pid, value in self.last.items())
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak resident set) of a process, in kB; {} when it is gone."""
     values = {}
