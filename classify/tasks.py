@@ -1,7 +1,7 @@
 """Celery tasks that precompute every forest's answer for every shower.
 
-The request path never runs a forest: these tasks do, in chunks of a few
-thousand showers. Each chunk is idempotent (rows that exist are left alone,
+The request path never runs a forest: these tasks do, in chunks of
+`services.CHUNK_SIZE` showers. Each chunk is idempotent (rows that exist are left alone,
 on the unique (shower, model, version)), so a redelivered message or a re-run
 never duplicates a row; `acks_late` with `reject_on_worker_lost` puts a chunk
 back on the queue when its worker dies.

@@ -175,6 +175,31 @@ class WorkerProcess:
                 return
         raise RuntimeError(f"celery worker did not answer within {timeout_s}s; see {self.log_path}")
 
+    def wait_idle(self, timeout_s: float = 120.0) -> None:
+        """Until no task is queued, held unacknowledged (a killed worker's, to come back)
+        or running: work left over would run against the next test's data, or lock
+        tables while the test database is flushed (a deadlock with its TRUNCATE)."""
+        import redis
+
+        from kascade_game.celery import app
+
+        broker = redis.Redis.from_url(settings.REDIS_URL)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                return
+            if not broker.llen("celery") and not broker.hlen("unacked"):
+                inspect = app.control.inspect(timeout=1.0, limit=1)  # one worker: its reply
+                busy = [
+                    tasks
+                    for replies in (inspect.active() or {}, inspect.reserved() or {})
+                    for tasks in replies.values()
+                    if tasks
+                ]
+                if not busy:
+                    return
+            time.sleep(0.3)
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, sig)
@@ -211,8 +236,25 @@ def celery_worker(django_db_setup, django_db_blocker, artifacts_dir):
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     worker = WorkerProcess(env, artifacts_dir / "celery-worker.log")
     worker.start()
+    _RUNNING_WORKERS.append(worker)
     yield worker
+    _RUNNING_WORKERS.remove(worker)
     worker.stop()
+
+
+_RUNNING_WORKERS: list[WorkerProcess] = []
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_before_database_teardown(_django_db_helper):
+    """After each test, let the session's worker finish what the test gave it.
+
+    Set up after pytest-django's database helper, so torn down before it
+    rolls back or flushes the test database.
+    """
+    yield
+    for worker in _RUNNING_WORKERS:
+        worker.wait_idle()
 
 
 @pytest.fixture
