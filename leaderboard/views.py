@@ -35,7 +35,7 @@ def too_many_requests(request, exception=None):
     return render(
         request,
         "leaderboard/too_many.html",
-        {_("message"): "Too many attempts. Please wait a minute and try again."},
+        {"message": _("Too many attempts. Please wait a minute and try again.")},
         status=429,
     )
 
@@ -114,7 +114,7 @@ def leaderboard(request):
                     "periods": [(key, PERIOD_LABELS[key]) for key in PERIODS],
                     "board": board_page(period, page=1, player=player, room_id=-1),
                     "player": player,
-                    _("room_error"): "No room has this code.",
+                    "room_error": _("No room has this code."),
                 },
                 status=404,
             )

@@ -136,8 +136,10 @@ def room_join(request):
                 "section": "rooms",
                 "form": JoinForm(),
                 "limited": True,
-                _("message"): "Too many wrong codes from this device. Wait a minute, then check "
-                "the code on the teacher's screen.",
+                "message": _(
+                    "Too many wrong codes from this device. Wait a minute, then check "
+                    "the code on the teacher's screen."
+                ),
             },
             status=429,
         )
