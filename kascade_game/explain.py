@@ -6,7 +6,7 @@ import math
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from classify.reference import expected, muon_ratio
 
@@ -42,12 +42,13 @@ def decimal(value: float, places: int) -> str:
 
 def energy_text(lg_e: float) -> str:
     energy_ev = 10**lg_e
+    peta, tera = pgettext("energy unit", "PeV"), pgettext("energy unit", "TeV")
     if energy_ev >= 1e15:
         if energy_ev < 1e16:
             # two significant figures: 1.2 PeV, 3.4 PeV
-            return f"{decimal(energy_ev / 1e15, 1)} PeV"
-        return f"{decimal(energy_ev / 1e15, 0)} PeV"
-    return f"{decimal(energy_ev / 1e12, 0)} TeV"
+            return f"{decimal(energy_ev / 1e15, 1)} {peta}"
+        return f"{decimal(energy_ev / 1e15, 0)} {peta}"
+    return f"{decimal(energy_ev / 1e12, 0)} {tera}"
 
 
 def count_text(lg_n: float) -> str:
