@@ -349,3 +349,40 @@ def test_a_german_guest_is_told_in_german_why_a_nickname_is_refused(client, game
     html = response.content.decode()
     assert response.status_code == 400
     assert "Spitznamen dürfen nur" in html and _lang_html(html) == "de"
+
+
+def test_a_german_student_joins_a_room_and_waits_in_german(game_data):
+    from django.test import Client
+
+    from tests.test_rooms import (
+        create_room,
+        guess,
+        join,
+        make_teacher,
+        student_round,
+        teacher_client,
+    )
+
+    teacher = teacher_client(make_teacher())
+    room = create_room(teacher)
+    student = Client(HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    form = student.get("/rooms/join/").content.decode()
+    assert "Tritt deiner Klasse bei" in form and "Raumcode" in form and "Dein Spitzname" in form
+    wrong = student.post("/rooms/join/", {"code": "K7M2", "nickname": "Dora"}).content.decode()
+    assert "Ein Raumcode hat 8 Buchstaben und Ziffern" in wrong
+    lobby = student.get(join(student, room, "Dora")["Location"]).content.decode()
+    assert _lang_html(lobby) == "de"
+    assert "Du spielst als" in lobby and "Warten, bis die Lehrkraft startet" in lobby
+    waiting = guess(student, student_round(room, "Dora"), 0)
+    assert waiting.status_code == 409
+    assert "Die Lehrkraft hat diesen Raum noch nicht gestartet" in waiting.content.decode()
+
+
+def test_a_russian_visitor_explores_in_russian(client, game_data):
+    html = client.get(
+        f"/explore/?dataset={game_data.id}", HTTP_ACCEPT_LANGUAGE="ru"
+    ).content.decode()
+    assert _lang_html(html) == "ru"
+    assert "Исследуй ливни" in html and "Гистограмма одного столбца" in html
+    assert "энергия первичной частицы" in html  # the column meanings
+    assert "The columns" not in html and "Every shower" not in html
