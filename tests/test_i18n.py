@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import translation
 
 from kascade_game.models import Round
+from kascade_game.views import LANGUAGE_SESSION_KEY
 from leaderboard.nicknames import NicknameRejected, check_nickname
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,6 +240,7 @@ def test_the_switcher_changes_the_language_and_it_is_remembered(client):
     response = client.post("/i18n/setlang/", {"language": "ru", "next": "/play/"})
     assert response.status_code == 302 and response["Location"] == "/play/"
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ru"
+    assert client.session[LANGUAGE_SESSION_KEY] == "ru"
     # The next requests, even with a German browser, stay Russian.
     again = client.get("/play/", HTTP_ACCEPT_LANGUAGE="de")
     assert _lang(again) == "ru" and "Угадай космический луч" in again.content.decode()
@@ -252,6 +254,7 @@ def test_an_unknown_language_is_not_taken(client):
     response = client.post("/i18n/setlang/", {"language": "xx", "next": "/"})
     assert response.status_code == 302
     assert settings.LANGUAGE_COOKIE_NAME not in client.cookies
+    assert LANGUAGE_SESSION_KEY not in client.session
     assert _lang(client.get("/")) == "en"
 
 
