@@ -8,6 +8,7 @@ deployment in the ConfigMap without rebuilding the image:
   core count, capped at ``WEB_MAX_WORKERS`` (default 8) so a pod on a large
   node without limits does not start dozens of workers and database connections.
 * ``GUNICORN_THREADS``: threads per worker (gthread worker), default 2.
+* ``GUNICORN_PRELOAD``: import the application once in the master (default true).
 * ``PORT``: listening port, default 8000 (bound on 0.0.0.0 for the pod network).
 * ``GUNICORN_TIMEOUT`` / ``GUNICORN_GRACEFUL_TIMEOUT`` / ``GUNICORN_KEEPALIVE``.
 * ``GUNICORN_LOG_LEVEL`` (falls back to ``LOG_LEVEL``).
@@ -67,10 +68,6 @@ def default_workers() -> int:
 
 
 wsgi_app = "kascade_game.wsgi:application"
-# Django, its URLconf and every view module (numpy, pandas, scikit-learn: ~10 s of
-# imports on a busy node) are loaded once in the master; workers fork ready, so
-# neither the first request nor a worker recycled by max_requests waits for them.
-preload_app = True
 bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
 workers = _env_int("WEB_CONCURRENCY", default_workers())
 worker_class = "gthread"
@@ -83,6 +80,12 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # Longer than the ingress controller's upstream keep-alive (60 s for
 # ingress-nginx), so the proxy never reuses a connection gunicorn just closed.
 keepalive = _env_int("GUNICORN_KEEPALIVE", 75)
+
+# The application (Django, the URLconf and with it pandas, scikit-learn, Plotly) is
+# imported once in the master and shared by the forked workers: a worker is ready
+# the moment it exists, instead of importing for seconds on its first requests
+# (kascade_game/wsgi.py loads the URLconf at import for this).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").strip().lower() in {"1", "true", "yes"}
 
 # Recycle workers now and then so slow memory growth never reaches the pod limit.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 2000)

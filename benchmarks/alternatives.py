@@ -1,8 +1,9 @@
 """Measured alternatives for the precompute profile (bench only; the app does not use them).
 
-They show what a chunk would cost with PostgreSQL's bulk path, so the owner
-of classify/services.py can weigh a change on numbers: COPY into a temporary
-table, then one INSERT … ON CONFLICT DO UPDATE into the predictions table.
+The write path the service used before the binary COPY (classify/pgcopy.py):
+COPY's text format with one Python tuple per row into a temporary table, then
+one INSERT … ON CONFLICT DO UPDATE into the predictions table. Timed on the
+same rows as the service's path, so the profile shows what the change bought.
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ aggregate is computed in the database; "warm" runs repeat the request with
 the cache filled. The `*_ms` figures are the warm medians — what every
 visitor after the first one waits, since the aggregates are cached per
 dataset and set of active forest versions — and `*_cold_ms` the cold ones
-(the first visit after an import or a new forest version; an upload warms
-the cache itself). `ok` checks the warm figures against the target,
-`cold_ok` the cold ones.
+(what a visitor would wait if nobody had filled the cache: a task fills it
+after an import, after a dataset's last batch of predictions, after a forest
+version switches, and `setup_defaults` after set-up). `ok` checks the warm
+figures against the target, `cold_ok` the cold ones.
 """
 
 from __future__ import annotations

@@ -152,6 +152,39 @@ def descendants(root_pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0.0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    """CPU time used by a set of processes (a worker tree, database backends) since a start.
+
+    On a shared machine wall-clock throughput depends on what else runs; the
+    CPU seconds a piece of work costs much less so.
+    """
+
+    start: dict[int, float] = field(default_factory=dict)
+    last: dict[int, float] = field(default_factory=dict)
+
+    def sample(self, pids: list[int], *, baseline: bool = False) -> None:
+        for pid in pids:
+            used = cpu_seconds(pid)
+            if baseline:
+                self.start.setdefault(pid, used)
+            if used:
+                self.last[pid] = max(self.last.get(pid, 0.0), used)
+
+    def used(self) -> float:
+        return sum(value - self.start.get(pid, 0.0) for pid, value in self.last.items())
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak resident set) of a process, in kB; {} when it is gone."""
     values = {}
@@ -308,3 +341,194 @@ def wait_http_ready(url: str, server: ManagedProcess, timeout_s: float = 60.0) -
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout_s}s; see {server.log_path}")
+
+
+# --- private PostgreSQL and Redis (the fault runs stop and restart them) ------
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the postgres user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster on 127.0.0.1:`port`, never the shared server.
+
+    Trust authentication for the local user `postgres`; the data directory and the
+    Unix socket live under `root`, which `remove()` deletes.
+    """
+
+    def __init__(self, root: Path, port: int | None = None, *, fsync: bool = True) -> None:
+        self.root = root
+        self.port = port or free_port()
+        self.data_dir = root / "pgdata"
+        self.socket_dir = root / "pgsock"
+        self.log_path = root / "postgres.log"
+        self.fsync = fsync
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/kascade"
+
+    def _chown(self) -> None:
+        if os.geteuid() == 0:
+            import shutil
+
+            for path in (self.root, self.data_dir, self.socket_dir):
+                if path.exists():
+                    shutil.chown(path, "postgres", "postgres")
+
+    def init(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            # The postgres user must reach the data directory (tempfile.mkdtemp gives 0700).
+            for parent in [self.root, *self.root.parents]:
+                if parent.stat().st_uid == 0 and not parent.stat().st_mode & 0o001:
+                    parent.chmod(parent.stat().st_mode | 0o011)
+        self.socket_dir.mkdir(exist_ok=True)
+        self.log_path.touch()
+        self._chown()
+        if os.geteuid() == 0:
+            import shutil
+
+            shutil.chown(self.log_path, "postgres", "postgres")
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
+        settings = [
+            "listen_addresses = '127.0.0.1'",
+            f"port = {self.port}",
+            f"unix_socket_directories = '{self.socket_dir}'",
+            "max_connections = 200",
+            "shared_buffers = 128MB",
+        ]
+        if not self.fsync:
+            settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# kascade private instance\n" + "\n".join(settings) + "\n")
+
+    def start(self, timeout_s: float = 60) -> None:
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_path),
+                    "-w",
+                    "-t",
+                    str(int(timeout_s)),
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=timeout_s + 10,
+        )
+
+    def stop(self, mode: str = "fast", timeout_s: float = 60) -> None:
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    mode,
+                    "-w",
+                    "-t",
+                    str(int(timeout_s)),
+                    "stop",
+                ]
+            ),
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout_s + 10,
+        )
+
+    def running(self) -> bool:
+        return (self.data_dir / "postmaster.pid").exists()
+
+    def create_database(self, name: str = "kascade") -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+    def remove(self) -> None:
+        import shutil
+
+        if self.running():
+            self.stop(mode="immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class PrivateRedis:
+    """A throw-away redis-server on 127.0.0.1:`port` without persistence."""
+
+    def __init__(self, log_path: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout_s: float = 20) -> None:
+        self.process = ManagedProcess(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            self.log_path,
+            dict(os.environ),
+        )
+        self.process.start()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                check_redis(self.url)
+                return
+            except Exception:
+                if not self.process.alive():
+                    raise RuntimeError(f"redis-server exited; see {self.log_path}") from None
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not answer within {timeout_s}s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop(grace_s=10)

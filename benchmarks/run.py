@@ -16,15 +16,17 @@ Sections (in this order; all by default):
                 (gap ≤ 3 percentage points).
 * precompute  — 100,000 showers × 3 forests through Redis and a real
                 `celery worker --concurrency=2`, against the raw in-process
-                `predict_probabilities` of the three forests on the same 100k
-                matrix in the same run (ratio ≥ 0.7); the worker's peak memory
-                (≤ 1.5 GB) from /proc VmHWM; a per-piece profile of one chunk.
-* rooms       — 40 students of a room over HTTP (gunicorn, PostgreSQL): each card's
-                guesses posted at the same moment; guess p50/p95 and whether the
-                room's board = the recorded guesses = the clients' scores.
+                `predict_proba` of the three forests on the same 100k feature
+                matrix in the same run, with n_jobs=2 threads (the same two
+                cores the two worker processes get), ratio ≥ 0.7; the worker's
+                peak memory (≤ 1.5 GB) from /proc VmHWM; a per-piece profile of
+                one chunk.
 * quiz        — 20 concurrent players (asyncio + httpx) against gunicorn on
                 PostgreSQL: card GET and guess POST p50/p95 (≤ 30 ms), full card
                 page size (≤ 30 KB).
+* rooms       — 40 students of a room over HTTP (gunicorn, PostgreSQL): each card's
+                guesses posted at the same moment; guess p50/p95 and whether the
+                room's board = the recorded guesses = the clients' scores.
 
 PostgreSQL and Redis come from DATABASE_URL/REDIS_URL when set, else
 postgres://postgres@127.0.0.1:5432/kascade_bench (created when missing) and
@@ -65,6 +67,8 @@ N_SHOWERS = 100_000
 REPEATS = 3
 BENCH_DATASET = "bench-100k"
 BENCH_DATASET_SEED = 9901
+# Worker processes of the pipeline, and the raw side's threads: the same cores.
+PIPELINE_WORKERS = 2
 QUIZ_PLAYERS = 20
 QUIZ_CARDS = 10
 PIPELINE_TIMEOUT_S = 420.0
@@ -332,34 +336,66 @@ def _worker_chunk_times(log_path) -> list[float]:
     return [float(match[4]) for match in CHUNK_LINE.findall(text)]
 
 
+def database_backends() -> list[int]:
+    """PostgreSQL server processes connected to this database, except this process's own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 def bench_precompute(context: dict) -> dict:
+    """The pipeline against the forests alone, on the same cores.
+
+    Raw: the three forests' `predict_proba` on the bench dataset's feature
+    matrix (read once, as the workers read it) in this process, with
+    `n_jobs = PIPELINE_WORKERS` threads. Pipeline: the same forests, the
+    same showers, through Redis and `celery worker --concurrency=PIPELINE_WORKERS`,
+    each process predicting single-threaded, reading its features from and
+    writing its rows to PostgreSQL. Both sides use the same number of cores,
+    so the ratio says what the broker, the reads and the writes cost on top
+    of the forests (PostgreSQL runs on the same cores and its work counts).
+    """
     prepare_services(context)
-    from classify.datasets import dataset_frame
-    from classify.forests import load_forest, predict_probabilities
+    from classify.datasets import dataset_features
+    from classify.forests import load_forest, predict_features
     from classify.hadronic_models import HADRONIC_MODELS
     from classify.models import PrecomputeBatch, Prediction
     from classify.services import CHUNK_SIZE, start_precompute
     from kascade_game.celery import app
 
     dataset, created_s = bench_dataset(context)
-    result: dict = {"showers": N_SHOWERS, "models": len(HADRONIC_MODELS), "chunk_size": CHUNK_SIZE}
+    result: dict = {
+        "showers": N_SHOWERS,
+        "models": len(HADRONIC_MODELS),
+        "chunk_size": CHUNK_SIZE,
+        "workers": PIPELINE_WORKERS,
+        "raw_n_jobs": PIPELINE_WORKERS,
+    }
     if "setup_defaults_seconds" in context:
         result["setup_defaults_seconds"] = context["setup_defaults_seconds"]
     if created_s is not None:
         result["dataset_created_seconds"] = created_s
     predictions_total = N_SHOWERS * len(HADRONIC_MODELS)
 
-    # Raw: the three forests on the same 100k matrix, in this process.
-    frame = dataset_frame(dataset)
+    # Raw: the three forests on the same 100k matrix, in this process, on as many cores.
+    _, features = dataset_features(dataset.id, row_range=(0, N_SHOWERS))
     forests = {key: load_forest(key) for key in HADRONIC_MODELS}
     for forest in forests.values():  # start the thread pools once
-        predict_probabilities(forest, frame.iloc[:1000])
+        forest.estimator.n_jobs = PIPELINE_WORKERS
+        predict_features(forest, features[:1000])
 
     def raw():
         for forest in forests.values():
-            predict_probabilities(forest, frame)
+            predict_features(forest, features)
 
+    cpu_started = time.process_time()
     raw_s, raw_runs = _median_time(raw)
+    result["raw_cpu_seconds"] = round((time.process_time() - cpu_started) / REPEATS, 2)
     result["raw_seconds"] = round(raw_s, 3)
     result["raw_runs"] = raw_runs
     result["raw_showers_per_s"] = round(predictions_total / raw_s, 1)
@@ -369,12 +405,15 @@ def bench_precompute(context: dict) -> dict:
     reset_predictions(dataset)
     app.control.purge()
     worker_log = infra.BENCH_DIR / "celery-worker.log"
-    worker = infra.celery_worker(worker_log, concurrency=2)
+    worker = infra.celery_worker(worker_log, concurrency=PIPELINE_WORKERS)
     worker.start()
     try:
         infra.wait_worker_ready(worker)
         tracker = infra.MemoryTracker(worker.pid)
         tracker.sample()
+        cpu, database_cpu = infra.CpuMeter(), infra.CpuMeter()
+        cpu.sample([worker.pid, *infra.descendants(worker.pid)], baseline=True)
+        database_cpu.sample(database_backends(), baseline=True)
         result["worker_idle_rss_mb"] = {
             str(pid): round(infra.memory_kb(pid).get("VmRSS", 0) / 1024, 1)
             for pid in [worker.pid, *infra.descendants(worker.pid)]
@@ -403,11 +442,19 @@ def bench_precompute(context: dict) -> dict:
                 raise RuntimeError(f"worker died; see {worker_log}")
             if now - last_sample > 0.5:
                 tracker.sample()
+                cpu.sample([worker.pid, *infra.descendants(worker.pid)])
+                database_cpu.sample(database_backends())
                 last_sample = now
             time.sleep(0.05)
         wall = time.perf_counter() - started
         tracker.sample()
+        cpu.sample([worker.pid, *infra.descendants(worker.pid)])
+        database_cpu.sample(database_backends())
         result.update(tracker.summary())
+        # Workers and their PostgreSQL backends (this process's own excluded).
+        result["pipeline_cpu_seconds"] = round(cpu.used() + database_cpu.used(), 2)
+        result["pipeline_cpu_seconds_workers"] = round(cpu.used(), 2)
+        result["pipeline_cpu_seconds_database"] = round(database_cpu.used(), 2)
     finally:
         worker.stop()
 
@@ -416,6 +463,8 @@ def bench_precompute(context: dict) -> dict:
     result["pipeline_seconds"] = round(wall, 3)
     result["pipeline_showers_per_s"] = round(predictions_total / wall, 1)
     result["ratio"] = round(result["pipeline_showers_per_s"] / result["raw_showers_per_s"], 3)
+    # The same comparison in CPU seconds, which other work on a shared machine disturbs less.
+    result["cpu_ratio"] = round(result["raw_cpu_seconds"] / result["pipeline_cpu_seconds"], 3)
     result["predictions_stored"] = stored
     result["batch_errors"] = sum(errors for *_, errors in statuses)
     chunk_times = _worker_chunk_times(worker_log)
@@ -428,20 +477,26 @@ def bench_precompute(context: dict) -> dict:
         }
     log(
         f"pipeline: {wall:.2f} s → {result['pipeline_showers_per_s']:.0f}/s, "
-        f"ratio {result['ratio']}, stored {stored}"
+        f"ratio {result['ratio']} (CPU seconds: raw {result['raw_cpu_seconds']}, pipeline "
+        f"{result['pipeline_cpu_seconds']}, ratio {result['cpu_ratio']}), stored {stored}"
     )
     result["chunk_profile_ms"] = profile_chunk(dataset)
     return result
 
 
 def profile_chunk(dataset) -> dict:
-    """Where a chunk's time goes: the pieces of services.predict_chunk, timed in-process."""
-    from django.db import connection
+    """Where a chunk's time goes: the pieces of services.predict_chunk, timed in-process.
+
+    Also the paths the service no longer takes, measured on the same rows for
+    comparison: the ORM read into a DataFrame, and the text COPY into a staging
+    table plus INSERT … ON CONFLICT DO UPDATE (benchmarks/alternatives.py).
+    """
+    from django.db import connection, transaction
     from django.db.models import F
 
     from classify import services
-    from classify.datasets import dataset_frame
-    from classify.forests import predict_probabilities
+    from classify.datasets import dataset_features, dataset_frame
+    from classify.forests import predict_features
     from classify.hadronic_models import HADRONIC_MODELS
     from classify.models import PrecomputeBatch, Prediction
 
@@ -450,6 +505,7 @@ def profile_chunk(dataset) -> dict:
     key = next(iter(HADRONIC_MODELS))
     batch_id = PrecomputeBatch.objects.get(dataset=dataset, hadronic_model=key).id
     pieces: dict[str, list[float]] = {}
+    size = services.CHUNK_SIZE
 
     def timed(name, function):
         started = time.perf_counter()
@@ -457,51 +513,53 @@ def profile_chunk(dataset) -> dict:
         pieces.setdefault(name, []).append((time.perf_counter() - started) * 1000)
         return value
 
+    def delete_rows(ids, version):
+        Prediction.objects.filter(
+            shower_id__in=ids.tolist(), hadronic_model=key, model_version=version
+        ).delete()
+
     services._FOREST_CACHE.pop(key, None)
     for repeat in range(REPEATS):
-        start, stop = repeat * services.CHUNK_SIZE, (repeat + 1) * services.CHUNK_SIZE
-        batch = timed(
-            "fetch_batch",
-            lambda: PrecomputeBatch.objects.select_related("dataset").get(id=batch_id),
-        )
+        start, stop = repeat * size, (repeat + 1) * size
+        batch = timed("fetch_batch", lambda: PrecomputeBatch.objects.get(id=batch_id))
         forest = timed(
             "load_forest_first" if repeat == 0 else "forest_cached",
             lambda batch=batch: services.forest_for(batch.hadronic_model, batch.model_version),
         )
-        showers = timed(
-            "read_showers",
-            lambda batch=batch, start=start, stop=stop: dataset_frame(
-                batch.dataset, row_range=(start, stop)
+        ids, features = timed(
+            "read_features",
+            lambda batch=batch, start=start, stop=stop: dataset_features(
+                batch.dataset_id, row_range=(start, stop)
             ),
         )
-        probabilities = timed(
-            "predict", lambda forest=forest, showers=showers: predict_probabilities(forest, showers)
-        )
-        n_jobs = forest.estimator.n_jobs
-        forest.estimator.n_jobs = 1
         timed(
-            "predict_n_jobs_1",
-            lambda forest=forest, showers=showers: predict_probabilities(forest, showers),
+            "alt_read_orm_frame",
+            lambda start=start, stop=stop: dataset_frame(dataset, row_range=(start, stop)),
         )
-        forest.estimator.n_jobs = n_jobs
-        ids = showers["shower_id"].to_numpy()
-        Prediction.objects.filter(
-            shower_id__in=ids.tolist(), hadronic_model=key, model_version=batch.model_version
-        ).delete()
+        forest.estimator.n_jobs = services.PREDICT_JOBS_IN_WORKERS
+        probabilities = timed(
+            "predict", lambda forest=forest, features=features: predict_features(forest, features)
+        )
+        forest.estimator.n_jobs = PIPELINE_WORKERS
+        timed(
+            "predict_n_jobs_workers",
+            lambda forest=forest, features=features: predict_features(forest, features),
+        )
 
-        def upsert(ids=ids, probabilities=probabilities, batch=batch):
-            services.upsert_predictions(
-                shower_ids=ids,
-                probabilities=probabilities,
-                hadronic_model=key,
-                model_version=batch.model_version,
-            )
+        def write(ids=ids, probabilities=probabilities, batch=batch):
+            with transaction.atomic():
+                return services.write_predictions(
+                    shower_ids=ids,
+                    probabilities=probabilities,
+                    hadronic_model=key,
+                    model_version=batch.model_version,
+                )
 
-        timed("upsert_insert", upsert)
-        timed("upsert_conflict_update", upsert)
+        delete_rows(ids, batch.model_version)
+        timed("write_new_rows", write)
+        timed("write_redelivered", write)
 
-        # The bulk path the issue suggests, measured on the same rows (bench only).
-        def copy_upsert(ids=ids, probabilities=probabilities, batch=batch):
+        def text_copy_upsert(ids=ids, probabilities=probabilities, batch=batch):
             alternatives.copy_upsert(
                 shower_ids=ids,
                 probabilities=probabilities,
@@ -509,35 +567,28 @@ def profile_chunk(dataset) -> dict:
                 model_version=batch.model_version,
             )
 
-        Prediction.objects.filter(
-            shower_id__in=ids.tolist(), hadronic_model=key, model_version=batch.model_version
-        ).delete()
-        timed("alt_copy_upsert_insert", copy_upsert)
-        timed("alt_copy_upsert_conflict", copy_upsert)
+        delete_rows(ids, batch.model_version)
+        timed("alt_text_copy_upsert_new_rows", text_copy_upsert)
+        timed("alt_text_copy_upsert_redelivered", text_copy_upsert)
         timed(
-            "alt_progress_increment",
+            "progress_update",
             lambda ids=ids: PrecomputeBatch.objects.filter(id=batch_id).update(
                 done=F("done") + 0 * len(ids)
             ),
         )
-        done = timed("count_done", lambda batch=batch: services.count_done(batch))
-        timed(
-            "progress_update",
-            lambda done=done: PrecomputeBatch.objects.filter(id=batch_id).update(done=done),
-        )
-    # Prediction cost per 1000 showers by chunk size: the per-tree overhead of small chunks.
-    frame = dataset_frame(dataset, row_range=(0, 20_000))
+    # Prediction cost per 1000 showers by chunk size: the per-call overhead of small chunks.
+    _, features = dataset_features(dataset.id, row_range=(0, 20_000))
     forest = services.forest_for(key, batch.model_version)
     per_size = {}
-    for size in (2_000, 10_000, 20_000):
-        for n_jobs in (1, -1):
+    for chunk in (2_000, 5_000, 10_000, 20_000):
+        for n_jobs in (1, PIPELINE_WORKERS):
             forest.estimator.n_jobs = n_jobs
             started = time.perf_counter()
-            predict_probabilities(forest, frame.iloc[:size])
-            per_size[f"{size}_n_jobs_{n_jobs}"] = round(
-                (time.perf_counter() - started) * 1000 / (size / 1000), 1
+            predict_features(forest, features[:chunk])
+            per_size[f"{chunk}_n_jobs_{n_jobs}"] = round(
+                (time.perf_counter() - started) * 1000 / (chunk / 1000), 1
             )
-    forest.estimator.n_jobs = -1
+    forest.estimator.n_jobs = services.PREDICT_JOBS_IN_WORKERS
     connection.close()
     profile = {name: round(statistics.median(values), 1) for name, values in pieces.items()}
     profile["predict_ms_per_1000_by_chunk"] = per_size
@@ -546,29 +597,16 @@ def profile_chunk(dataset) -> dict:
         for name in (
             "fetch_batch",
             "forest_cached",
-            "read_showers",
+            "read_features",
             "predict",
-            "upsert_insert",
-            "count_done",
+            "write_new_rows",
             "progress_update",
         )
     )
     profile["chunk_total_steady"] = round(per_chunk, 1)
-    profile["chunk_showers"] = services.CHUNK_SIZE
-    profile["one_process_showers_per_s"] = round(services.CHUNK_SIZE / (per_chunk / 1000), 1)
-    # The same chunk with COPY, progress by increment instead of a full count, one thread.
-    projected = sum(
-        profile.get(name, 0.0)
-        for name in (
-            "fetch_batch",
-            "read_showers",
-            "predict_n_jobs_1",
-            "alt_copy_upsert_insert",
-            "alt_progress_increment",
-        )
-    )
-    profile["alt_chunk_total"] = round(projected, 1)
-    profile["alt_one_process_showers_per_s"] = round(services.CHUNK_SIZE / (projected / 1000), 1)
+    profile["chunk_showers"] = size
+    profile["one_process_showers_per_s"] = round(size / (per_chunk / 1000), 1)
+    profile["predict_share_of_chunk"] = round(profile["predict"] / per_chunk, 3)
     log(f"chunk profile (ms): {profile}")
     return profile
 
@@ -886,18 +924,19 @@ def table_rows(results: dict) -> list[list]:
             )
         )
     explore = results.get("explore", {})
-    for name in ("page_ms", "table_ms", "histogram_ms", "composition_ms"):
-        value = explore.get(name)
-        if isinstance(value, int | float):
-            rows.append(
-                _row(
-                    f"explore {name[:-3]} (server, cold cache)",
-                    float(value),
-                    "≤ 300 ms",
-                    value <= 300,
-                    " ms",
+    for name in ("page", "table", "histogram", "composition"):
+        for suffix, label in (("_ms", "warm cache"), ("_cold_ms", "cold cache")):
+            value = explore.get(f"{name}{suffix}")
+            if isinstance(value, int | float):
+                rows.append(
+                    _row(
+                        f"explore {name} (server, {label})",
+                        float(value),
+                        "≤ 300 ms",
+                        value <= 300,
+                        " ms",
+                    )
                 )
-            )
     return rows
 
 

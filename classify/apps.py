@@ -1,6 +1,19 @@
 from django.apps import AppConfig
 
 
+def warm_explore_after_activation(sender, **kwargs) -> None:
+    """A new forest version changes every dataset's predicted composition: compute them ahead."""
+    from .models import Dataset
+    from .tasks import schedule_explore_warmup
+
+    schedule_explore_warmup(list(Dataset.objects.values_list("id", flat=True)))
+
+
 class ClassifyConfig(AppConfig):
     name = "classify"
     verbose_name = "Showers and classifiers"
+
+    def ready(self) -> None:
+        from .signals import forest_activated
+
+        forest_activated.connect(warm_explore_after_activation, dispatch_uid="warm-explore")

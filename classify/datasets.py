@@ -6,11 +6,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
-from .columns import KCDC_COLUMNS
+from . import pgcopy
+from .columns import FIELD_BY_KCDC, KCDC_COLUMNS
+from .forests import FEATURES
 from .importing import store_showers
 from .models import Dataset, Shower
 from .physics import MASS_GROUPS
@@ -109,6 +112,45 @@ def dataset_frame(dataset: Dataset, *, row_range: tuple[int, int] | None = None)
     for column in KCDC_COLUMNS:
         frame[column.kcdc] = frame[column.kcdc].astype("float64")
     return frame
+
+
+def dataset_features(
+    dataset_id: int, *, row_range: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(shower ids, float64 matrix of the forests' FEATURES) of a range of rows, in row order.
+
+    The precomputation's read: no DataFrame and no Python object per row. On
+    PostgreSQL one binary COPY decoded by numpy (measured on 20,000 showers:
+    about half the time of fetching the same rows as tuples, a third of the
+    ORM's); elsewhere the rows as tuples, straight into one array.
+    """
+    fields = ", ".join(f'"{FIELD_BY_KCDC[name]}"' for name in FEATURES)
+    query = (
+        f"SELECT id, {fields} FROM {Shower._meta.db_table} "
+        'WHERE dataset_id = %s AND "row" >= %s AND "row" < %s ORDER BY "row"'
+    )
+    params = [int(dataset_id), int(row_range[0]), int(row_range[1])]
+    if connection.vendor == "postgresql":
+        select = connection.ops.compose_sql(query, params)
+        data = bytearray()
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            with cursor.cursor.copy(f"COPY ({select}) TO STDOUT (FORMAT BINARY)") as copy:
+                for block in copy:
+                    data += block
+        columns = [("shower_id", ">i8")] + [(name, ">f8") for name in FEATURES]
+        rows = pgcopy.decode_rows(bytes(data), columns)
+        features = np.empty((len(rows), len(FEATURES)), dtype=np.float64)
+        for index, name in enumerate(FEATURES):
+            features[:, index] = rows[name]
+        return rows["shower_id"].astype(np.int64), features
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty((0, len(FEATURES)), dtype=np.float64)
+    shower_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    features = np.array([row[1:] for row in rows], dtype=np.float64)
+    return shower_ids, features
 
 
 def training_frame(hadronic_model: str) -> pd.DataFrame:

@@ -257,6 +257,11 @@ def load_forest(hadronic_model: str, directory: Path | None = None) -> TrainedFo
 
 def predict_probabilities(forest: TrainedForest, showers: pd.DataFrame) -> np.ndarray:
     """Class probabilities in CLASSES order (p, He, C, Si, Fe), one row per shower."""
-    probabilities = forest.estimator.predict_proba(feature_matrix(showers))
+    return predict_features(forest, feature_matrix(showers))
+
+
+def predict_features(forest: TrainedForest, features: np.ndarray) -> np.ndarray:
+    """The same from a float64 matrix whose columns are FEATURES, in that order."""
+    probabilities = forest.estimator.predict_proba(features)
     order = [list(forest.estimator.classes_).index(group) for group in CLASSES]
     return probabilities[:, order]

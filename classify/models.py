@@ -8,7 +8,9 @@ ranges, so a bad import cannot slip past the validation in Python.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
+
+from .columns import KCDC_COLUMNS
 
 MASS_GROUP_CHOICES = [
     ("p", "proton"),
@@ -57,6 +59,36 @@ class Dataset(models.Model):
         return self.name
 
 
+# The true mass groups by mass (p, He, C, Si, Fe), unlabelled last: how the
+# Explore table sorts the group column, and the expression its index holds.
+MASS_ORDER = Case(
+    *(When(mass_group=group, then=Value(i)) for i, (group, _) in enumerate(MASS_GROUP_CHOICES)),
+    default=Value(len(MASS_GROUP_CHOICES)),
+    output_field=IntegerField(),
+)
+
+
+def _sort_indexes() -> list[models.Index]:
+    """One index per sortable column of the Explore table: (dataset, column, row, id).
+
+    A page sorted by a column is then read from the index in order (OFFSET
+    walks the index instead of sorting the dataset), `row` breaks ties as the
+    query does, and `id` lets PostgreSQL answer the page's id subquery from
+    the index alone; each index also gives a column's min and max per dataset
+    at once. Measured on 100,000 showers: see benchmarks/explore.py.
+    """
+    indexes = [
+        models.Index(
+            F("dataset"), F(column.field), F("row"), F("id"), name=f"shower_by_{column.field}"
+        )
+        for column in KCDC_COLUMNS
+    ]
+    indexes.append(
+        models.Index(F("dataset"), MASS_ORDER, F("row"), F("id"), name="shower_by_mass_order")
+    )
+    return indexes
+
+
 class Shower(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="showers")
     row = models.PositiveIntegerField(help_text="Position in the dataset, from 0.")
@@ -75,6 +107,7 @@ class Shower(models.Model):
 
     class Meta:
         ordering = ["dataset", "row"]
+        indexes = _sort_indexes()
         constraints = [
             models.UniqueConstraint(fields=["dataset", "row"], name="shower_row_unique"),
             models.CheckConstraint(
@@ -145,7 +178,12 @@ class ForestVersion(models.Model):
 
 
 class Prediction(models.Model):
-    shower = models.ForeignKey(Shower, on_delete=models.CASCADE, related_name="predictions")
+    # No index of its own on shower: the unique (shower, model, version) index
+    # leads with it and serves every lookup by shower. Each index costs the
+    # precomputation a write per row (benchmarks/run.py, precompute profile).
+    shower = models.ForeignKey(
+        Shower, on_delete=models.CASCADE, related_name="predictions", db_index=False
+    )
     hadronic_model = models.CharField(max_length=32, choices=HADRONIC_MODEL_CHOICES)
     model_version = models.CharField(max_length=64)
     predicted_group = models.CharField(max_length=2, choices=MASS_GROUP_CHOICES)
@@ -161,7 +199,6 @@ class Prediction(models.Model):
                 fields=["shower", "hadronic_model", "model_version"], name="prediction_unique"
             ),
         ]
-        indexes = [models.Index(fields=["hadronic_model", "model_version"])]
 
     def __str__(self) -> str:
         return f"{self.shower_id}: {self.hadronic_model}@{self.model_version} says {self.predicted_group}"
@@ -175,6 +212,12 @@ class Prediction(models.Model):
             "Si": self.prob_si,
             "Fe": self.prob_fe,
         }
+
+
+# The PrecomputeBatch fields that count each predicted group.
+PREDICTED_COUNT_FIELDS: dict[str, str] = {
+    group: f"predicted_{group.lower()}" for group, _ in MASS_GROUP_CHOICES
+}
 
 
 class PrecomputeBatch(models.Model):
@@ -196,6 +239,14 @@ class PrecomputeBatch(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    # How many of the batch's showers the forest put in each group, counted with
+    # the rows (same transaction), so the predicted composition of a dataset is
+    # read here rather than aggregated over its predictions.
+    predicted_p = models.PositiveIntegerField(default=0)
+    predicted_he = models.PositiveIntegerField(default=0)
+    predicted_c = models.PositiveIntegerField(default=0)
+    predicted_si = models.PositiveIntegerField(default=0)
+    predicted_fe = models.PositiveIntegerField(default=0)
     started = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
 
@@ -213,3 +264,8 @@ class PrecomputeBatch(models.Model):
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 1.0
+
+    @property
+    def predicted_counts(self) -> dict[str, int]:
+        """{group: showers of the batch the forest put there}."""
+        return {group: getattr(self, field) for group, field in PREDICTED_COUNT_FIELDS.items()}

@@ -9,23 +9,33 @@ from dataclasses import dataclass
 import numpy as np
 from celery import chord
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, OuterRef
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from .datasets import dataset_frame
-from .forests import TrainedForest, load_forest, predict_probabilities, read_card
+from . import pgcopy
+from .datasets import dataset_features
+from .forests import TrainedForest, load_forest, predict_features, read_card
 from .hadronic_models import HADRONIC_MODELS
-from .models import Dataset, ForestVersion, PrecomputeBatch, Prediction, Shower
+from .models import (
+    PREDICTED_COUNT_FIELDS,
+    Dataset,
+    ForestVersion,
+    PrecomputeBatch,
+    Prediction,
+    Shower,
+)
 from .physics import MASS_GROUPS
 from .signals import forest_activated
 
 logger = logging.getLogger(__name__)
 
-# Larger chunks amortise the per-chunk costs (reading showers, one COPY); still
-# a few seconds of work each, so a lost chunk is cheap to redo.
-CHUNK_SIZE = 5000
+# Larger chunks amortise the per-chunk costs (a task, a read, a COPY) and the
+# forest's per-call overhead (predict_proba per 1,000 showers, one thread:
+# 43 ms in chunks of 2,000, 28 ms of 10,000, 26 ms of 20,000); still about a
+# second of work each, so a lost chunk is cheap to redo.
+CHUNK_SIZE = 20_000
 # Inside a worker each process predicts single-threaded: the worker's own
 # concurrency already uses the cores, and threads would only contend.
 PREDICT_JOBS_IN_WORKERS = 1
@@ -64,6 +74,24 @@ def register_forest_version(
     return forest_version
 
 
+def version_is_complete(hadronic_model: str, version: str) -> bool:
+    """Every dataset with showers has a finished batch of this forest version.
+
+    A batch's `done` counts its rows exactly (written in the same transaction
+    as them, see predict_chunk), so the batches answer without scanning the
+    predictions: an anti-join of every shower against them cost about a
+    second of database time per finished batch on the benchmark database.
+    """
+    finished = PrecomputeBatch.objects.filter(
+        dataset=OuterRef("pk"),
+        hadronic_model=hadronic_model,
+        model_version=version,
+        status=PrecomputeBatch.Status.DONE,
+        done__gte=OuterRef("shower_count"),
+    )
+    return not Dataset.objects.filter(shower_count__gt=0).exclude(Exists(finished)).exists()
+
+
 @transaction.atomic
 def activate_if_complete(hadronic_model: str, version: str) -> bool:
     """Switch the game to a forest version once it has answered every shower.
@@ -71,10 +99,7 @@ def activate_if_complete(hadronic_model: str, version: str) -> bool:
     The old version keeps serving until then, so no card is ever dealt
     without an answer from every forest.
     """
-    missing = Shower.objects.exclude(
-        predictions__hadronic_model=hadronic_model, predictions__model_version=version
-    ).exists()
-    if missing:
+    if not version_is_complete(hadronic_model, version):
         return False
     target = (
         ForestVersion.objects.select_for_update()
@@ -130,11 +155,17 @@ def start_precompute(
             "status": PrecomputeBatch.Status.PENDING,
         },
     )
-    if not created and batch.status == PrecomputeBatch.Status.DONE and count_done(batch) == total:
+    # A new batch has no rows yet; a resumed one counts them once, and from then
+    # on each chunk adds the rows it wrote in the same transaction as the rows.
+    counts = dict.fromkeys(MASS_GROUPS, 0) if created else counted_rows(batch)
+    done = sum(counts.values())
+    if not created and batch.status == PrecomputeBatch.Status.DONE and done == total:
         return batch
     PrecomputeBatch.objects.filter(id=batch.id).update(
         status=PrecomputeBatch.Status.RUNNING,
         total=total,
+        done=min(done, total),
+        **{PREDICTED_COUNT_FIELDS[group]: n for group, n in counts.items()},
         chunks_total=len(bounds),
         finished=None,
         started=timezone.now(),
@@ -152,48 +183,70 @@ def start_precompute(
     return batch
 
 
-def count_done(batch: PrecomputeBatch) -> int:
-    return Prediction.objects.filter(
-        shower__dataset_id=batch.dataset_id,
-        hadronic_model=batch.hadronic_model,
-        model_version=batch.model_version,
-    ).count()
+def counted_rows(batch: PrecomputeBatch) -> dict[str, int]:
+    """{group: rows of the batch's (dataset, model, version) predicting it}, from the table."""
+    counts = dict.fromkeys(MASS_GROUPS, 0)
+    rows = (
+        Prediction.objects.filter(
+            shower__dataset_id=batch.dataset_id,
+            hadronic_model=batch.hadronic_model,
+            model_version=batch.model_version,
+        )
+        .values_list("predicted_group")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for group, n in rows:
+        counts[group] += n
+    return counts
 
 
 def predict_chunk(*, batch_id: int, row_start: int, row_stop: int) -> int:
-    """Predict one chunk and upsert its rows; safe to run any number of times."""
+    """Predict one chunk and write its rows; safe to run any number of times.
+
+    The rows and the batch's progress are written in one transaction, so the
+    progress counts each row exactly once: a chunk redelivered after its
+    commit writes and counts nothing, one killed before its commit had
+    written and counted nothing.
+    """
     started = time.perf_counter()
-    batch = PrecomputeBatch.objects.select_related("dataset").get(id=batch_id)
+    batch = PrecomputeBatch.objects.get(id=batch_id)
     forest = forest_for(batch.hadronic_model, batch.model_version)
-    showers = dataset_frame(batch.dataset, row_range=(row_start, row_stop))
-    if showers.empty:
+    shower_ids, features = dataset_features(batch.dataset_id, row_range=(row_start, row_stop))
+    if not len(shower_ids):
         return 0
     forest.estimator.n_jobs = -1 if _running_eagerly() else PREDICT_JOBS_IN_WORKERS
-    probabilities = predict_probabilities(forest, showers)
-    upsert_predictions(
-        shower_ids=showers["shower_id"].to_numpy(),
-        probabilities=probabilities,
-        hadronic_model=batch.hadronic_model,
-        model_version=batch.model_version,
-    )
-    # Progress is counted per chunk (capped at the total: a redelivered chunk may
-    # count twice); finish_batch checks the real number of rows before "done".
-    PrecomputeBatch.objects.filter(id=batch_id).update(
-        done=Least(F("done") + len(showers), F("total")),
-        chunks_done=Least(F("chunks_done") + 1, F("chunks_total")),
-    )
+    probabilities = predict_features(forest, features)
+    with transaction.atomic():
+        new_per_group = write_predictions(
+            shower_ids=shower_ids,
+            probabilities=probabilities,
+            hadronic_model=batch.hadronic_model,
+            model_version=batch.model_version,
+        )
+        written = int(new_per_group.sum())
+        if written:
+            PrecomputeBatch.objects.filter(id=batch_id).update(
+                done=Least(F("done") + written, F("total")),
+                chunks_done=Least(F("chunks_done") + 1, F("chunks_total")),
+                **{
+                    PREDICTED_COUNT_FIELDS[group]: F(PREDICTED_COUNT_FIELDS[group]) + int(n)
+                    for group, n in zip(MASS_GROUPS, new_per_group, strict=True)
+                },
+            )
     done = PrecomputeBatch.objects.filter(id=batch_id).values_list("done", flat=True).first()
     logger.info(
-        "batch %s rows %s-%s: %d showers in %.2fs",
+        "batch %s rows %s-%s: %d showers in %.2fs (%d new rows)",
         batch_id,
         row_start,
         row_stop,
-        len(showers),
+        len(shower_ids),
         time.perf_counter() - started,
+        written,
     )
     if done >= batch.total:
         finish_batch(batch_id=batch_id)
-    return len(showers)
+    return len(shower_ids)
 
 
 def _running_eagerly() -> bool:
@@ -205,73 +258,153 @@ def _running_eagerly() -> bool:
 
 
 PREDICTION_COLUMNS = ("predicted_group", "prob_p", "prob_he", "prob_c", "prob_si", "prob_fe")
+# The order of the binary COPY rows (pgcopy.encode_prediction_rows puts the group last).
+PREDICTION_COPY_COLUMNS = (
+    "shower_id",
+    "hadronic_model",
+    "model_version",
+    "prob_p",
+    "prob_he",
+    "prob_c",
+    "prob_si",
+    "prob_fe",
+    "predicted_group",
+)
 
 
-def upsert_predictions(
+def write_predictions(
     *, shower_ids: np.ndarray, probabilities: np.ndarray, hadronic_model: str, model_version: str
-) -> None:
-    """Insert or update one row per shower for this (model, version); idempotent."""
+) -> np.ndarray:
+    """Insert one row per shower for this (model, version) unless it is there; idempotent.
+
+    Returns how many new rows predict each group (MASS_GROUPS order). An
+    existing row is left as it is: a (shower, model, version) always gets the
+    same answer, since showers are written once and a version names one
+    forest file.
+    """
     if connection.vendor == "postgresql":
-        _upsert_with_copy(shower_ids, probabilities, hadronic_model, model_version)
-    else:
-        _upsert_with_orm(shower_ids, probabilities, hadronic_model, model_version)
+        return _write_with_copy(shower_ids, probabilities, hadronic_model, model_version)
+    return _write_with_executemany(shower_ids, probabilities, hadronic_model, model_version)
 
 
-def _upsert_with_copy(shower_ids, probabilities, hadronic_model: str, model_version: str) -> None:
-    """PostgreSQL's bulk path: COPY into a temporary table, then one INSERT … ON CONFLICT.
+def _is_unique_violation(error: IntegrityError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == "23505"
 
-    Measured on one 2,000-row chunk: 82 ms against 206 ms for the ORM's
-    multi-row INSERT (benchmarks/alternatives.py)."""
-    best = probabilities.argmax(axis=1)
+
+def _shower_foreign_key(cursor) -> str:
+    """The name of prediction.shower_id's foreign key (Django derives it from a hash)."""
     table = Prediction._meta.db_table
-    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in PREDICTION_COLUMNS)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS prediction_load (shower_id bigint, "
-            "predicted_group varchar(2), prob_p float8, prob_he float8, prob_c float8, "
-            "prob_si float8, prob_fe float8)"
-        )
-        cursor.execute("TRUNCATE prediction_load")
-        with cursor.cursor.copy(
-            "COPY prediction_load (shower_id, predicted_group, prob_p, prob_he, prob_c, prob_si, "
-            "prob_fe) FROM STDIN"
-        ) as copy:
-            for i, shower_id in enumerate(shower_ids):
-                copy.write_row(
-                    (int(shower_id), MASS_GROUPS[int(best[i])], *map(float, probabilities[i]))
-                )
-        cursor.execute(
-            f"INSERT INTO {table} (shower_id, hadronic_model, model_version, "
-            f"{', '.join(PREDICTION_COLUMNS)}) SELECT shower_id, %s, %s, "
-            f"{', '.join(PREDICTION_COLUMNS)} FROM prediction_load "
-            f"ON CONFLICT (shower_id, hadronic_model, model_version) DO UPDATE SET {updates}",
-            [hadronic_model, model_version],
-        )
+    target = (Shower._meta.db_table, "id")
+    for name, details in connection.introspection.get_constraints(cursor, table).items():
+        if details["foreign_key"] == target and details["columns"] == ["shower_id"]:
+            return name
+    raise RuntimeError(f"{table}.shower_id has no foreign key to {target[0]}")
 
 
-def _upsert_with_orm(shower_ids, probabilities, hadronic_model: str, model_version: str) -> None:
+_FOREIGN_KEY_NAME: dict[str, str] = {}
+
+
+def _write_with_copy(shower_ids, probabilities, hadronic_model: str, model_version: str) -> int:
+    """PostgreSQL: binary COPY straight into the table; on a conflict, through a staging table.
+
+    A chunk's rows are new in all but a redelivery or a re-run, and then the
+    unique (shower, model, version) refuses the COPY as a whole; the savepoint
+    rolls it back and the same bytes go to a temporary table, from which
+    INSERT … ON CONFLICT DO NOTHING adds only the missing rows. Measured on
+    20,000 rows against the text COPY into a staging table plus INSERT … ON
+    CONFLICT DO UPDATE for every row: see the precompute profile in
+    benchmarks/run.py.
+    """
     best = probabilities.argmax(axis=1)
-    rows = [
-        Prediction(
-            shower_id=int(shower_id),
+    payload = pgcopy.encode_prediction_rows(
+        shower_ids=shower_ids,
+        hadronic_model=hadronic_model,
+        model_version=model_version,
+        probabilities=probabilities,
+        group_names=MASS_GROUPS,
+        group_index=best,
+    )
+    table = Prediction._meta.db_table
+    columns = ", ".join(PREDICTION_COPY_COLUMNS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        foreign_key = _FOREIGN_KEY_NAME.get(table) or _FOREIGN_KEY_NAME.setdefault(
+            table, _shower_foreign_key(cursor)
+        )
+        try:
+            with transaction.atomic(), connection.wrap_database_errors:
+                with cursor.cursor.copy(
+                    f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.write(payload)
+                # Check the shower references now rather than at the commit, so the
+                # caller's progress update does not hold the batch row during the check.
+                cursor.execute(f'SET CONSTRAINTS "{foreign_key}" IMMEDIATE')
+                cursor.execute(f'SET CONSTRAINTS "{foreign_key}" DEFERRED')
+            return np.bincount(best, minlength=len(MASS_GROUPS))
+        except IntegrityError as error:
+            if not _is_unique_violation(error):
+                raise
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS prediction_stage "
+            "(shower_id bigint, hadronic_model text, model_version text, prob_p float8, "
+            "prob_he float8, prob_c float8, prob_si float8, prob_fe float8, "
+            "predicted_group text) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE prediction_stage")
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(
+                f"COPY prediction_stage ({columns}) FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
+            copy.write(payload)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM prediction_stage "
+            "ON CONFLICT (shower_id, hadronic_model, model_version) DO NOTHING "
+            "RETURNING predicted_group"
+        )
+        index = {group: i for i, group in enumerate(MASS_GROUPS)}
+        new_groups = [index[group] for (group,) in cursor.fetchall()]
+        return np.bincount(np.array(new_groups, dtype=np.int64), minlength=len(MASS_GROUPS))
+
+
+def _write_with_executemany(
+    shower_ids, probabilities, hadronic_model: str, model_version: str
+) -> np.ndarray:
+    """SQLite (the embedded default): the missing rows with one prepared INSERT, many rows.
+
+    The rows already there are looked up first (by the chunk's id range), so
+    the counts per group are those of the new rows; ON CONFLICT DO NOTHING
+    still guards the unique (shower, model, version).
+    """
+    best = probabilities.argmax(axis=1)
+    present = np.fromiter(
+        Prediction.objects.filter(
             hadronic_model=hadronic_model,
             model_version=model_version,
-            predicted_group=MASS_GROUPS[int(best[i])],
-            prob_p=float(probabilities[i, 0]),
-            prob_he=float(probabilities[i, 1]),
-            prob_c=float(probabilities[i, 2]),
-            prob_si=float(probabilities[i, 3]),
-            prob_fe=float(probabilities[i, 4]),
-        )
-        for i, shower_id in enumerate(shower_ids)
-    ]
-    Prediction.objects.bulk_create(
-        rows,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["shower", "hadronic_model", "model_version"],
-        update_fields=["predicted_group", "prob_p", "prob_he", "prob_c", "prob_si", "prob_fe"],
+            shower_id__gte=int(shower_ids.min()),
+            shower_id__lte=int(shower_ids.max()),
+        ).values_list("shower_id", flat=True),
+        dtype=np.int64,
     )
+    new = ~np.isin(shower_ids, present)
+    rows = [
+        (shower_id, hadronic_model, model_version, *probability_row, MASS_GROUPS[group])
+        for shower_id, probability_row, group in zip(
+            shower_ids[new].tolist(), probabilities[new].tolist(), best[new].tolist(), strict=True
+        )
+    ]
+    if rows:
+        table = Prediction._meta.db_table
+        columns = ", ".join(PREDICTION_COPY_COLUMNS)
+        marks = ", ".join(["%s"] * len(PREDICTION_COPY_COLUMNS))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+                "ON CONFLICT (shower_id, hadronic_model, model_version) DO NOTHING",
+                rows,
+            )
+    return np.bincount(best[new], minlength=len(MASS_GROUPS))
 
 
 def finish_batch(*, batch_id: int) -> str:
@@ -279,23 +412,31 @@ def finish_batch(*, batch_id: int) -> str:
     completed_now = False
     with transaction.atomic():
         batch = PrecomputeBatch.objects.select_for_update().get(id=batch_id)
-        done = count_done(batch)
-        if done < batch.total:
-            PrecomputeBatch.objects.filter(id=batch_id).update(done=done)
+        # `done` counts rows exactly (see predict_chunk), so no count of the table here.
+        if batch.done < batch.total:
             return batch.status
         if batch.status != PrecomputeBatch.Status.DONE:
             completed_now = True
             batch.status = PrecomputeBatch.Status.DONE
-            batch.done = done
             batch.chunks_done = batch.chunks_total
             batch.finished = timezone.now()
-            batch.save(update_fields=["status", "done", "chunks_done", "finished"])
-    if completed_now and connection.vendor == "postgresql":
+            batch.save(update_fields=["status", "chunks_done", "finished"])
+    last_of_dataset = not (
+        PrecomputeBatch.objects.filter(dataset_id=batch.dataset_id)
+        .exclude(status=PrecomputeBatch.Status.DONE)
+        .exists()
+    )
+    if completed_now and last_of_dataset and connection.vendor == "postgresql":
         # Fresh planner statistics: a table that grew from empty to hundreds of
         # thousands of rows otherwise gets nested-loop plans for the deck queries.
+        # Once per dataset: its forests' batches usually finish together.
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {Prediction._meta.db_table}")
     activate_if_complete(batch.hadronic_model, batch.model_version)
+    if completed_now and last_of_dataset:
+        from .tasks import schedule_explore_warmup
+
+        schedule_explore_warmup([batch.dataset_id])
     return PrecomputeBatch.Status.DONE
 
 

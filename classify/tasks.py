@@ -1,10 +1,14 @@
 """Celery tasks that precompute every forest's answer for every shower.
 
 The request path never runs a forest: these tasks do, in chunks of a few
-thousand showers. Each chunk is idempotent (a bulk upsert on the unique
-(shower, model, version)), so a redelivered message or a re-run never
-duplicates a row; `acks_late` with `reject_on_worker_lost` puts a chunk back
-on the queue when its worker dies.
+thousand showers. Each chunk is idempotent (rows that exist are left alone,
+on the unique (shower, model, version)), so a redelivered message or a re-run
+never duplicates a row; `acks_late` with `reject_on_worker_lost` puts a chunk
+back on the queue when its worker dies.
+
+`warm_explore_cache` fills a dataset's Explore aggregates after an import,
+after its predictions are complete and after a forest version switches, so
+the first visitor does not wait for them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import logging
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import aggregates, services
+from .models import Dataset
 
 logger = logging.getLogger(__name__)
 
@@ -63,3 +68,32 @@ def precompute_predictions(dataset_id: int, hadronic_model: str) -> int:
     """Start (or resume) the precomputation of one dataset with one forest's current version."""
     batch = services.start_precompute(dataset_id=dataset_id, hadronic_model=hadronic_model)
     return batch.id
+
+
+@shared_task(name="classify.warm_explore_cache", ignore_result=True)
+def warm_explore_cache(dataset_id: int) -> bool:
+    """Compute and cache what the dataset's Explore page shows (False if the dataset is gone)."""
+    dataset = Dataset.objects.filter(id=dataset_id).first()
+    if dataset is None:
+        return False
+    aggregates.warm_cache(dataset)
+    return True
+
+
+def schedule_explore_warmup(dataset_ids) -> None:
+    """Warm the datasets' caches once the current transaction commits (a task each).
+
+    A failure to warm never fails the caller: the page then computes what it needs.
+    """
+    from django.db import transaction
+
+    def send():
+        for dataset_id in dataset_ids:
+            try:
+                warm_explore_cache.delay(dataset_id)
+            except Exception:
+                logger.warning(
+                    "could not warm the explore cache of dataset %s", dataset_id, exc_info=True
+                )
+
+    transaction.on_commit(send)

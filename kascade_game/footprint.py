@@ -69,15 +69,19 @@ KASCADE quoted densities "on the shower front", Fokkema 2012, ch. 5).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from pathlib import Path
 
 import numpy as np
+from django.utils import translation
 from django.utils.formats import number_format
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 
 __all__ = [
     "GRID_SPACING_M",
@@ -334,16 +338,27 @@ def _moves(points) -> list[str]:
     """'M x y' for the first point, then relative 'm dx dy' (SVG y flipped: north up).
 
     Station coordinates are multiples of 0.5 m, so relative steps add up exactly.
+    Worked in integer tenths of a metre: rounding each number with Python's round()
+    on NumPy floats cost most of a picture's rendering time.
     """
-    out, prev = [], None
-    for x, y in points:
-        sx, sy = round(float(x), 1), round(float(-y), 1)
-        if prev is None:
-            out.append(f"M{_f(sx)} {_f(sy)}")
-        else:
-            out.append(f"m{_f(sx - prev[0])} {_f(sy - prev[1])}")
-        prev = (sx, sy)
-    return out
+    tenths = np.rint(np.asarray(points, dtype=float).reshape(-1, 2) * (10.0, -10.0))
+    tenths = tenths.astype(np.int64)
+    if not len(tenths):
+        return []
+    steps = np.diff(tenths, axis=0).tolist()
+    x0, y0 = tenths[0].tolist()
+    return [f"M{_tenths(x0)} {_tenths(y0)}"] + [f"m{_tenths(dx)} {_tenths(dy)}" for dx, dy in steps]
+
+
+@lru_cache(maxsize=8192)
+def _tenths(value: int) -> str:
+    """A whole number of tenths printed as `_f` prints it: 120 -> '12', -5 -> '-.5'."""
+    if value == 0:
+        return "0"
+    whole, tenth = divmod(abs(value), 10)
+    return (
+        ("-" if value < 0 else "") + (str(whole) if whole else "") + (f".{tenth}" if tenth else "")
+    )
 
 
 def _squares_path(points) -> str:
@@ -651,3 +666,49 @@ def render_footprint_svg(
     out.append(_legend(show_muons))
     out.append("</svg>")
     return "".join(out)
+
+
+# --- the card's picture, cached ------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+# Rendering costs ~5 ms and a card's picture is drawn twice (the card, then the
+# reveal that repeats it), so it is kept per process and in the shared cache
+# (Redis when configured). The key holds this module's own hash: a change to the
+# drawing never serves an old picture.
+_DRAWING_VERSION = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+FOOTPRINT_CACHE_SECONDS = 24 * 3600
+SHOWER_FIELDS = ("core_x_m", "core_y_m", "zenith_deg", "azimuth_deg", "lg_n_e", "lg_n_mu", "age")
+
+
+def shower_footprint_svg(shower, *, id_prefix: str, show_muons: bool = True) -> str:
+    """`render_footprint_svg` of a shower (any object with the shower's fields), cached."""
+    params = tuple(float(getattr(shower, name)) for name in SHOWER_FIELDS)
+    # The picture's text alternative is in the visitor's language: one picture per language.
+    return _cached_footprint(params, id_prefix, show_muons, get_language() or "")
+
+
+@lru_cache(maxsize=512)
+def _cached_footprint(
+    params: tuple[float, ...], id_prefix: str, show_muons: bool, language: str
+) -> str:
+    from django.core.cache import cache
+
+    digest = hashlib.sha1(repr((params, id_prefix, show_muons, language)).encode()).hexdigest()
+    key = f"footprint:{_DRAWING_VERSION}:{digest}"
+    try:
+        svg = cache.get(key)
+    except Exception:  # a cache that is down costs a re-render, never an error
+        svg = None
+    if svg is None:
+        with translation.override(language or None):
+            svg = render_footprint_svg(
+                **dict(zip(SHOWER_FIELDS, params, strict=True)),
+                show_muons=show_muons,
+                id_prefix=id_prefix,
+            )
+        try:
+            cache.set(key, svg, FOOTPRINT_CACHE_SECONDS)
+        except Exception:
+            logger.warning("footprint cache unavailable", exc_info=False)
+    return svg

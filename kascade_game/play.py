@@ -23,7 +23,7 @@ from leaderboard.nicknames import nickname_key
 
 from . import services
 from .explain import GROUP_NAMES, describe, group_name, muon_hint, physics_sentence
-from .footprint import render_footprint_svg
+from .footprint import shower_footprint_svg
 from .models import Difficulty, Guess, Round, RoundCard
 from .players import current_player, owned_player_ids
 
@@ -170,17 +170,7 @@ def _card_context(game_round: Round, card: RoundCard) -> dict:
         "position_display": card.position + 1,
         "facts": describe(shower),
         "hint": muon_hint(shower) if show_hints else None,
-        "footprint": render_footprint_svg(
-            core_x_m=shower.core_x_m,
-            core_y_m=shower.core_y_m,
-            zenith_deg=shower.zenith_deg,
-            azimuth_deg=shower.azimuth_deg,
-            lg_n_e=shower.lg_n_e,
-            lg_n_mu=shower.lg_n_mu,
-            age=shower.age,
-            show_muons=True,
-            id_prefix=f"fp{card.position}",
-        ),
+        "footprint": shower_footprint_svg(shower, id_prefix=f"fp{card.position}"),
         "buttons": GUESS_BUTTONS,
         "guess_url": reverse("play-guess", args=[game_round.public_id, card.position]),
     }
@@ -236,18 +226,26 @@ def play_round(request, public_id: str):
 
 @require_GET
 def play_card(request, public_id: str, position: int):
-    try:
-        game_round = _round_for(request, public_id)
-        card = (
-            RoundCard.objects.select_related("shower")
-            .filter(round=game_round, position=position)
-            .first()
-        )
-        if card is None:
+    owners = owned_player_ids(request)
+    # The round (with its room), the card, its shower and its guess (if any) in one query.
+    card = (
+        RoundCard.objects.select_related("round", "round__room", "shower", "guess")
+        .filter(round__public_id=public_id, round__player_id__in=owners, position=position)
+        .first()
+        if owners
+        else None
+    )
+    if card is None:
+        try:
+            _round_for(request, public_id)
             raise services.NoSuchCard(_("This round has no such card."))
-    except services.GameError as error:
-        return _error(request, error)
-    guess = Guess.objects.filter(card=card).first()
+        except services.GameError as error:
+            return _error(request, error)
+    game_round = card.round
+    try:
+        guess = card.guess
+    except Guess.DoesNotExist:
+        guess = None
     if guess is None:
         _start_clock(game_round, card)
     context = _card_context(game_round, card)

@@ -228,3 +228,96 @@ def test_a_chunk_that_fails_for_good_is_counted_as_an_error():
     batch.refresh_from_db()
     assert batch.errors == 1 and "StaleForest" in batch.last_error
     assert not Prediction.objects.filter(model_version="not-on-disk").exists()
+
+
+@pytest.mark.django_db
+def test_overlapping_and_repeated_chunks_write_and_count_each_row_once():
+    """A chunk whose rows partly exist (PostgreSQL: the COPY is refused and the staging
+    table adds the missing rows) and a chunk redelivered whole write nothing twice, and
+    the batch's progress and group counts match the rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from classify.services import counted_rows
+
+    dataset = small_dataset("batch-overlap", 200, 40)
+    key = "epos-lhc"
+    version = read_card(key)["version"]
+    register_forest_version(key, version=version, accuracy=None)
+    batch = PrecomputeBatch.objects.create(
+        dataset=dataset, hadronic_model=key, model_version=version, total=200, chunks_total=2
+    )
+    with CaptureQueriesContext(connection) as first:
+        predict_chunk(batch_id=batch.id, row_start=0, row_stop=120)
+    with CaptureQueriesContext(connection) as overlapping:
+        predict_chunk(batch_id=batch.id, row_start=100, row_stop=200)
+    if connection.vendor == "postgresql":
+        staged = [query["sql"] for query in overlapping if "prediction_stage" in query["sql"]]
+        assert staged, "rows 100-119 exist: the direct COPY must give way to the staging table"
+        assert not [query for query in first if "prediction_stage" in query["sql"]]
+    predict_chunk(batch_id=batch.id, row_start=0, row_stop=120)  # redelivered after its commit
+
+    batch.refresh_from_db()
+    rows = Prediction.objects.filter(shower__dataset=dataset, hadronic_model=key)
+    assert rows.count() == 200
+    assert rows.values("shower_id").annotate(n=Count("id")).filter(n__gt=1).count() == 0
+    assert batch.done == 200 and batch.status == PrecomputeBatch.Status.DONE
+    assert batch.predicted_counts == counted_rows(batch)
+    assert sum(batch.predicted_counts.values()) == 200
+
+
+def test_binary_copy_rows_round_trip_and_refuse_what_is_not_copy_data():
+    import struct
+
+    import numpy as np
+
+    from classify import pgcopy
+
+    data = pgcopy.encode_prediction_rows(
+        shower_ids=np.array([7, 123456789012]),
+        hadronic_model="epos-lhc",
+        model_version="abc123",
+        probabilities=np.array([[0.5, 0.1, 0.1, 0.2, 0.1], [0.0, 0.9, 0.0, 0.0, 0.1]]),
+        group_names=("p", "He", "C", "Si", "Fe"),
+        group_index=np.array([0, 1]),
+    )
+    assert data.startswith(pgcopy.HEADER) and data.endswith(pgcopy.TRAILER)
+    body, rows = data[len(pgcopy.HEADER) : -len(pgcopy.TRAILER)], []
+    while body:
+        (fields,), body = struct.unpack("!h", body[:2]), body[2:]
+        values = []
+        for _ in range(fields):
+            (length,), body = struct.unpack("!i", body[:4]), body[4:]
+            values.append(body[:length])
+            body = body[length:]
+        rows.append(values)
+    assert [struct.unpack("!q", row[0])[0] for row in rows] == [7, 123456789012]
+    assert [row[1] for row in rows] == [b"epos-lhc", b"epos-lhc"]
+    assert [row[-1] for row in rows] == [b"p", b"He"]  # one and two characters
+    assert struct.unpack("!d", rows[1][4])[0] == pytest.approx(0.9)
+
+    fields = [("shower_id", ">i8"), ("lgE", ">f8")]
+    encoded = b"".join(
+        struct.pack("!hiqid", 2, 8, shower_id, 8, energy)
+        for shower_id, energy in ((1, 15.5), (2, 16.25))
+    )
+    decoded = pgcopy.decode_rows(pgcopy.HEADER + encoded + pgcopy.TRAILER, fields)
+    assert decoded["shower_id"].tolist() == [1, 2] and decoded["lgE"].tolist() == [15.5, 16.25]
+    with pytest.raises(pgcopy.CopyFormatError):
+        pgcopy.decode_rows(b"not copy data", fields)
+    with pytest.raises(pgcopy.CopyFormatError):
+        pgcopy.decode_rows(pgcopy.HEADER + encoded[:-3] + pgcopy.TRAILER, fields)
+
+
+@pytest.mark.django_db
+def test_prediction_rows_carry_only_the_indexes_their_queries_use():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "classify_prediction")
+    indexed = [tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"]]
+    assert ("shower_id", "hadronic_model", "model_version") in indexed
+    assert ("shower_id",) not in indexed, "the unique index already leads with shower_id"
+    assert ("hadronic_model", "model_version") not in indexed
+    foreign = [c for c in constraints.values() if c["foreign_key"]]
+    assert [c["foreign_key"] for c in foreign] == [("classify_shower", "id")]

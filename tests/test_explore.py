@@ -396,3 +396,98 @@ def test_only_staff_may_upload(client, django_user_model):
     assert posted.status_code == 302 and "login" in posted["Location"]
     assert not Dataset.objects.filter(name="sneaky").exists()
     assert "Upload a KCDC CSV" not in client.get("/explore/").content.decode()
+
+
+# --- speed: indexes and a warm cache -----------------------------------------------------
+
+
+def _cached(key: str):
+    return cache.get(f"{aggregates.CACHE_PREFIX}:{key}")
+
+
+def _wait_for(condition, timeout_s: float = 120.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.mark.django_db
+def test_every_sortable_column_has_its_dataset_index():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "classify_shower")
+    for column in KCDC_COLUMNS:
+        index = constraints.get(f"shower_by_{column.field}")
+        assert index is not None and index["index"], column.field
+        assert index["columns"] == ["dataset_id", column.field, "row", "id"]
+    assert "shower_by_mass_order" in constraints  # the group column, sorted by mass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_datasets_explore_cache_is_warm_once_its_predictions_are_complete(request):
+    """After the last batch of a dataset the page's aggregates are computed ahead: in this
+    process without a broker, by the real worker with Redis."""
+    from classify.hadronic_models import HADRONIC_MODELS
+    from classify.services import start_precompute
+    from tests.factories import require_forests
+
+    if settings.REDIS_URL:
+        request.getfixturevalue("celery_worker")
+    require_forests()
+    dataset = create_simulated_dataset(
+        DatasetSpec(
+            name="warm-after-batch",
+            purpose="explore",
+            hadronic_models=tuple(HADRONIC_MODELS),
+            showers=300,
+            seed=41,
+        )
+    )
+    key = aggregates.dataset_key(dataset)
+    assert _cached(f"h1:{key}:{aggregates.DEFAULT_COLUMN}:{aggregates.DEFAULT_BINS}") is None
+    for model in HADRONIC_MODELS:
+        start_precompute(dataset_id=dataset.id, hadronic_model=model)
+
+    def warm() -> bool:
+        versions = active_versions()
+        prediction_key = f"pred:{key}:{aggregates._versions_key(versions)}"
+        return len(versions) == len(HADRONIC_MODELS) and all(
+            _cached(entry) is not None
+            for entry in (
+                f"stats:{key}",
+                f"h1:{key}:{aggregates.DEFAULT_COLUMN}:{aggregates.DEFAULT_BINS}",
+                f"h2:{key}:{'X'}:{'Y'}:{aggregates.BINS_2D}",
+                f"h2:{key}:{'lgNe'}:{'lgNmu'}:{aggregates.BINS_2D}",
+                prediction_key,
+            )
+        )
+
+    assert _wait_for(warm), "the dataset's explore aggregates were not cached after its batches"
+    assert _cached(f"pred:{key}:{aggregates._versions_key(active_versions())}")["complete"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_imported_dataset_has_its_histograms_cached_before_the_first_visit(request, tmp_path):
+    from django.core.management import call_command
+
+    if settings.REDIS_URL:
+        request.getfixturevalue("celery_worker")
+    csv_file = tmp_path / "kcdc.csv"
+    csv_file.write_text(SMALL_CSV)
+    call_command(
+        "import_showers", str(csv_file), "--name", "kcdc-warm", "--no-precompute", stdout=None
+    )
+    dataset = Dataset.objects.get(name="kcdc-warm")
+    key = aggregates.dataset_key(dataset)
+    assert _wait_for(
+        lambda: (
+            _cached(f"h1:{key}:{aggregates.DEFAULT_COLUMN}:{aggregates.DEFAULT_BINS}") is not None
+        )
+    )
+    assert _cached(f"stats:{key}")["total"] == 3

@@ -389,3 +389,17 @@ def test_a_russian_visitor_explores_in_russian(client, game_data):
     assert "Исследуй ливни" in html and "Гистограмма одного столбца" in html
     assert "энергия первичной частицы" in html  # the column meanings
     assert "The columns" not in html and "Every shower" not in html
+
+
+def test_the_cached_card_picture_is_described_in_each_visitors_language(game_data):
+    from classify.models import Shower
+    from kascade_game.footprint import shower_footprint_svg
+
+    shower = Shower.objects.filter(dataset=game_data).first()
+    pictures = {}
+    for language in ("en", "de", "ru", "en"):
+        with translation.override(language):
+            pictures[language] = shower_footprint_svg(shower, id_prefix="fp0")
+    assert "The shower core landed" in pictures["en"]
+    assert "Der Schauerkern traf" in pictures["de"]
+    assert "Ось ливня попала" in pictures["ru"]

@@ -40,6 +40,9 @@ class Command(BaseCommand):
             f"imported {dataset.shower_count} showers into dataset {dataset.name!r}"
             + (" (labelled)" if dataset.labelled else "")
         )
+        from classify.tasks import schedule_explore_warmup
+
+        schedule_explore_warmup([dataset.id])
         if not options["no_precompute"]:
             from classify.services import start_precompute_for_dataset
 

@@ -9,6 +9,7 @@ Everything runs in this process, so set-up never waits for a worker.
 
 from django.core.management.base import BaseCommand
 
+from classify.aggregates import cache_is_shared, warm_explore_caches
 from classify.datasets import ensure_default_datasets
 from classify.forests import ForestMismatch, ForestMissing, load_forest
 from classify.hadronic_models import HADRONIC_MODELS
@@ -40,4 +41,7 @@ class Command(BaseCommand):
         ensure_reference(stdout=self.stdout)
         if not DeckEntry.objects.exists():
             self.stdout.write(f"game deck: {rebuild_deck()} cards")
+        if cache_is_shared():
+            warmed = warm_explore_caches()
+            self.stdout.write(f"explore: aggregates of {warmed} dataset(s) cached")
         self.stdout.write("default data: up to date")
