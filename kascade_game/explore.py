@@ -329,7 +329,7 @@ def explore(request):
     column = request.GET.get("column") or DEFAULT_COLUMN
     aggregates.column_spec(column)
     bins = aggregates.clamp_bins(_int_param(request, "bins", aggregates.DEFAULT_BINS))
-    histogram = aggregates.histogram_1d(dataset, column, bins)
+    histogram = _in_visitors_language(aggregates.histogram_1d(dataset, column, bins))
     footprint = aggregates.histogram_2d(dataset, *FOOTPRINT)
     sizes = aggregates.histogram_2d(dataset, *SIZES)
     context.update(
@@ -377,6 +377,18 @@ def table(request, dataset_id: int):
     return render(request, "kascade_game/explore/_table.html", context)
 
 
+def _in_visitors_language(histogram: dict) -> dict:
+    """The cached histogram is language-neutral; its group names are put in the visitor's."""
+
+    def label(entry: dict) -> str:
+        if entry["group"] == "all":
+            return gettext("all showers")
+        return group_name(entry["group"]) or entry["label"]
+
+    series = [{**entry, "label": label(entry)} for entry in histogram["series"]]
+    return {**histogram, "series": series}
+
+
 @require_GET
 @_handles_bad_parameters
 def histogram(request, dataset_id: int):
@@ -384,7 +396,7 @@ def histogram(request, dataset_id: int):
     dataset = _dataset_by_id(dataset_id)
     column = request.GET.get("column") or DEFAULT_COLUMN
     bins = _int_param(request, "bins", aggregates.DEFAULT_BINS)
-    return JsonResponse(aggregates.histogram_1d(dataset, column, bins))
+    return JsonResponse(_in_visitors_language(aggregates.histogram_1d(dataset, column, bins)))
 
 
 @require_GET
