@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 
 @dataclass(frozen=True)
 class Column:
@@ -22,15 +24,22 @@ class Column:
 
 
 KCDC_COLUMNS: tuple[Column, ...] = (
-    Column("lgE", "lg_e", "log10(E/eV)", "energy of the primary particle", 10.0, 22.0),
     Column(
-        "X", "core_x_m", "m", "shower core position, east–west, in the array frame", -1000.0, 1000.0
+        "lgE", "lg_e", "log10(E/eV)", gettext_noop("energy of the primary particle"), 10.0, 22.0
+    ),
+    Column(
+        "X",
+        "core_x_m",
+        "m",
+        gettext_noop("shower core position, east–west, in the array frame"),
+        -1000.0,
+        1000.0,
     ),
     Column(
         "Y",
         "core_y_m",
         "m",
-        "shower core position, north–south, in the array frame",
+        gettext_noop("shower core position, north–south, in the array frame"),
         -1000.0,
         1000.0,
     ),
@@ -38,23 +47,42 @@ KCDC_COLUMNS: tuple[Column, ...] = (
         "Ze",
         "zenith_deg",
         "°",
-        "zenith angle of the arrival direction (0° = straight down)",
+        gettext_noop("zenith angle of the arrival direction (0° = straight down)"),
         0.0,
         90.0,
     ),
-    Column("Az", "azimuth_deg", "°", "azimuth of the arrival direction, from north", 0.0, 360.0),
+    Column(
+        "Az",
+        "azimuth_deg",
+        "°",
+        gettext_noop("azimuth of the arrival direction, from north"),
+        0.0,
+        360.0,
+    ),
     Column(
         "lgNe",
         "lg_n_e",
         "log10(number)",
-        "number of electrons at ground (reconstructed)",
+        gettext_noop("number of electrons at ground (reconstructed)"),
         0.0,
         12.0,
     ),
     Column(
-        "lgNmu", "lg_n_mu", "log10(number)", "number of muons at ground (reconstructed)", 0.0, 12.0
+        "lgNmu",
+        "lg_n_mu",
+        "log10(number)",
+        gettext_noop("number of muons at ground (reconstructed)"),
+        0.0,
+        12.0,
     ),
-    Column("Age", "age", "—", "lateral shower age s (KCDC clips it to 0.1 … 1.48)", 0.0, 3.0),
+    Column(
+        "Age",
+        "age",
+        "—",
+        gettext_noop("lateral shower age s (KCDC clips it to 0.1 … 1.48)"),
+        0.0,
+        3.0,
+    ),
 )
 KCDC_NAMES: tuple[str, ...] = tuple(column.kcdc for column in KCDC_COLUMNS)
 FIELD_BY_KCDC: dict[str, str] = {column.kcdc: column.field for column in KCDC_COLUMNS}

@@ -1,12 +1,13 @@
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 NAVIGATION = (
-    ("intro", "/", "Intro"),
-    ("play", "/play/", "Play"),
-    ("explore", "/explore/", "Explore"),
-    ("leaderboard", "/leaderboard/", "Leaderboard"),
-    ("rooms", "/rooms/", "Rooms"),
-    ("booth", "/booth/", "Booth"),
+    ("intro", "/", _("Intro")),
+    ("play", "/play/", _("Play")),
+    ("explore", "/explore/", _("Explore")),
+    ("leaderboard", "/leaderboard/", _("Leaderboard")),
+    ("rooms", "/rooms/", _("Rooms")),
+    ("booth", "/booth/", _("Booth")),
 )
 
 

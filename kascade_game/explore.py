@@ -23,8 +23,10 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from classify import aggregates
@@ -33,11 +35,13 @@ from classify.columns import KCDC_COLUMNS
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.importing import ImportRefused, import_showers, max_import_bytes
 from classify.models import HADRONIC_MODEL_CHOICES, Dataset
-from classify.physics import GROUP_LABELS, LN_A, MASS_GROUPS
+from classify.physics import LN_A, MASS_GROUPS
 from classify.selectors import active_versions
 from classify.services import start_precompute_for_dataset
 from classify.tasks import schedule_explore_warmup
 from classify.views import batch_rows
+
+from .explain import group_name
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +130,11 @@ def dataset_groups(datasets: list[Dataset]) -> list[tuple[str, list[dict]]]:
         model = HADRONIC_MODELS.get(dataset.hadronic_model)
         entry = {
             "dataset": dataset,
-            "label": f"{dataset.name} — {dataset.shower_count:,} showers"
+            "label": f"{dataset.name} — "
+            + ngettext("%(count)s shower", "%(count)s showers", dataset.shower_count)
+            % {"count": number_format(dataset.shower_count, use_l10n=True, force_grouping=True)}
             + (f", {model.label}" if model else "")
-            + ("" if dataset.labelled else ", unlabelled"),
+            + ("" if dataset.labelled else ", " + gettext("unlabelled")),
         }
         if dataset.source == Dataset.Source.IMPORTED:
             imported.append(entry)
@@ -137,9 +143,9 @@ def dataset_groups(datasets: list[Dataset]) -> list[tuple[str, list[dict]]]:
         else:
             simulated.append(entry)
     groups = [
-        ("Simulated, one hadronic model each", simulated),
-        ("Game decks (the three models mixed)", decks),
-        ("Imported from KCDC", imported),
+        (gettext("Simulated, one hadronic model each"), simulated),
+        (gettext("Game decks (the three models mixed)"), decks),
+        (gettext("Imported from KCDC"), imported),
     ]
     return [(label, entries) for label, entries in groups if entries]
 
@@ -167,12 +173,17 @@ def table_context(dataset: Dataset, *, sort: str, descending: bool, page: int) -
         headers.append(
             {
                 "key": key,
-                "label": {"row": "#", "group": "Group"}.get(key, key),
+                "label": {"row": "#", "group": gettext("Group")}.get(key, key),
                 "unit": column.unit if column else "",
                 "numeric": key != "group",
                 "aria_sort": ("descending" if descending else "ascending") if active else "",
                 "link": link(sort=key, dir=next_dir, page=1),
-                "title": f"Sort by {key}, {'descending' if next_dir == 'desc' else 'ascending'}",
+                "title": (
+                    gettext("Sort by %(column)s, descending")
+                    if next_dir == "desc"
+                    else gettext("Sort by %(column)s, ascending")
+                )
+                % {"column": key},
             }
         )
     # Each row's cells joined here: 25 rows × 10 cells cost the template engine
@@ -260,7 +271,7 @@ def composition_context(dataset: Dataset) -> dict:
         table.append(
             {
                 "group": group,
-                "label": GROUP_LABELS[group],
+                "label": group_name(group),
                 "ln_a": LN_A[group],
                 "truth": (truth["fractions"][group], truth["counts"][group]) if truth else None,
                 "models": [
@@ -270,7 +281,7 @@ def composition_context(dataset: Dataset) -> dict:
         )
     chart_data = {
         "groups": list(MASS_GROUPS),
-        "labels": [GROUP_LABELS[g] for g in MASS_GROUPS],
+        "labels": [group_name(g) for g in MASS_GROUPS],
         "models": [
             {"key": key, "label": model["label"], "counts": model["counts"]}
             for key, model in models
@@ -318,7 +329,7 @@ def explore(request):
     column = request.GET.get("column") or DEFAULT_COLUMN
     aggregates.column_spec(column)
     bins = aggregates.clamp_bins(_int_param(request, "bins", aggregates.DEFAULT_BINS))
-    histogram = aggregates.histogram_1d(dataset, column, bins)
+    histogram = _in_visitors_language(aggregates.histogram_1d(dataset, column, bins))
     footprint = aggregates.histogram_2d(dataset, *FOOTPRINT)
     sizes = aggregates.histogram_2d(dataset, *SIZES)
     context.update(
@@ -340,10 +351,12 @@ def explore(request):
             "min_bins": aggregates.MIN_BINS,
             "max_bins": aggregates.MAX_BINS,
             "maps": [
-                map_context("footprint", "Shower core footprint (X–Y)", footprint),
-                map_context("sizes", "Electron number against muon number (lgNe–lgNmu)", sizes),
+                map_context("footprint", gettext("Shower core footprint (X–Y)"), footprint),
+                map_context(
+                    "sizes", gettext("Electron number against muon number (lgNe–lgNmu)"), sizes
+                ),
             ],
-            "groups": [(g, GROUP_LABELS[g]) for g in MASS_GROUPS],
+            "groups": [(g, group_name(g)) for g in MASS_GROUPS],
         }
     )
     return render(request, "kascade_game/explore/explore.html", context)
@@ -364,6 +377,18 @@ def table(request, dataset_id: int):
     return render(request, "kascade_game/explore/_table.html", context)
 
 
+def _in_visitors_language(histogram: dict) -> dict:
+    """The cached histogram is language-neutral; its group names are put in the visitor's."""
+
+    def label(entry: dict) -> str:
+        if entry["group"] == "all":
+            return gettext("all showers")
+        return group_name(entry["group"]) or entry["label"]
+
+    series = [{**entry, "label": label(entry)} for entry in histogram["series"]]
+    return {**histogram, "series": series}
+
+
 @require_GET
 @_handles_bad_parameters
 def histogram(request, dataset_id: int):
@@ -371,7 +396,7 @@ def histogram(request, dataset_id: int):
     dataset = _dataset_by_id(dataset_id)
     column = request.GET.get("column") or DEFAULT_COLUMN
     bins = _int_param(request, "bins", aggregates.DEFAULT_BINS)
-    return JsonResponse(aggregates.histogram_1d(dataset, column, bins))
+    return JsonResponse(_in_visitors_language(aggregates.histogram_1d(dataset, column, bins)))
 
 
 @require_GET

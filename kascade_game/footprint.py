@@ -78,6 +78,10 @@ from html import escape
 from pathlib import Path
 
 import numpy as np
+from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext as _
 
 __all__ = [
     "GRID_SPACING_M",
@@ -294,16 +298,20 @@ VIEW_X0, VIEW_Y0, VIEW_W, VIEW_H = -112, -118, 224, 272
 ARROW_MAX_M = 80.0  # arrow length at zenith 90 deg: length = ARROW_MAX_M sin(zenith)
 
 _COMPASS = (
-    "north", "north-north-east", "north-east", "east-north-east",
-    "east", "east-south-east", "south-east", "south-south-east",
-    "south", "south-south-west", "south-west", "west-south-west",
-    "west", "west-north-west", "north-west", "north-north-west",
+    pgettext_lazy("direction", "north"), pgettext_lazy("direction", "north-north-east"),
+    pgettext_lazy("direction", "north-east"), pgettext_lazy("direction", "east-north-east"),
+    pgettext_lazy("direction", "east"), pgettext_lazy("direction", "east-south-east"),
+    pgettext_lazy("direction", "south-east"), pgettext_lazy("direction", "south-south-east"),
+    pgettext_lazy("direction", "south"), pgettext_lazy("direction", "south-south-west"),
+    pgettext_lazy("direction", "south-west"), pgettext_lazy("direction", "west-south-west"),
+    pgettext_lazy("direction", "west"), pgettext_lazy("direction", "west-north-west"),
+    pgettext_lazy("direction", "north-west"), pgettext_lazy("direction", "north-north-west"),
 )  # fmt: skip
 
 
 def compass_name(azimuth_deg: float) -> str:
     """16-point compass name of an azimuth measured from north towards east."""
-    return _COMPASS[int(((azimuth_deg % 360.0) + 11.25) // 22.5) % 16]
+    return str(_COMPASS[int(((azimuth_deg % 360.0) + 11.25) // 22.5) % 16])
 
 
 def _f(value: float) -> str:
@@ -393,49 +401,99 @@ def _style() -> str:
 def _describe(
     *, core_x_m, core_y_m, zenith_deg, azimuth_deg, lg_n_e, lg_n_mu, dens, show_muons
 ) -> str:
-    def side(value, positive, negative):
-        if abs(value) < 0.5:
-            return None
-        return f"{abs(value):.0f} m {positive if value > 0 else negative}"
+    # The text alternative is read in the visitor's language, numbers in its format.
+    def num(value, places=0):
+        return number_format(round(float(value), places), decimal_pos=places, use_l10n=True)
 
-    parts = [p for p in (side(core_x_m, "east", "west"), side(core_y_m, "north", "south")) if p]
-    where = " and ".join(parts) + " of the array centre" if parts else "at the array centre"
+    east = _("%(metres)s m east") % {"metres": num(abs(core_x_m))}
+    west = _("%(metres)s m west") % {"metres": num(abs(core_x_m))}
+    north = _("%(metres)s m north") % {"metres": num(abs(core_y_m))}
+    south = _("%(metres)s m south") % {"metres": num(abs(core_y_m))}
+    parts = []
+    if abs(core_x_m) >= 0.5:
+        parts.append(east if core_x_m > 0 else west)
+    if abs(core_y_m) >= 0.5:
+        parts.append(north if core_y_m > 0 else south)
     inside = abs(core_x_m) <= 100 and abs(core_y_m) <= 100
-    text = [f"The shower core landed {where}{'' if inside else ', outside the array'}."]
+    if not parts:
+        text = [_("The shower core landed at the array centre.")]
+    else:
+        where = _(" and ").join(parts)
+        if inside:
+            text = [_("The shower core landed %(where)s of the array centre.") % {"where": where}]
+        else:
+            text = [
+                _("The shower core landed %(where)s of the array centre, outside the array.")
+                % {"where": where}
+            ]
     hit = int(np.sum(dens.electron >= 1.0))
     best = int(np.argmax(dens.electron))
     text.append(
-        f"{hit} of {len(dens.electron)} stations measured at least 1 electron per square "
-        f"metre; the most, about {dens.electron[best]:.0f} per square metre, at the station "
-        f"{dens.distance_m[best]:.0f} m from the shower axis."
+        _(
+            "%(hit)s of %(stations)s stations measured at least 1 electron per square metre; "
+            "the most, about %(most)s per square metre, at the station %(distance)s m from "
+            "the shower axis."
+        )
+        % {
+            "hit": hit,
+            "stations": len(dens.electron),
+            "most": num(dens.electron[best]),
+            "distance": num(dens.distance_m[best]),
+        }
     )
     if show_muons:
         mu = dens.muon[dens.has_muon_detector]
         text.append(
-            f"The {len(mu)} muon detectors of the outer clusters saw between "
-            f"{mu.min():.3f} and {mu.max():.2f} muons per square metre."
+            _(
+                "The %(detectors)s muon detectors of the outer clusters saw between "
+                "%(low)s and %(high)s muons per square metre."
+            )
+            % {"detectors": len(mu), "low": num(mu.min(), 3), "high": num(mu.max(), 2)}
         )
     if zenith_deg < 3.0:
         text.append(
-            f"The shower came almost straight down (zenith angle {zenith_deg:.0f} degrees)."
+            _("The shower came almost straight down (zenith angle %(zenith)s degrees).")
+            % {"zenith": num(zenith_deg)}
         )
     else:
         text.append(
-            f"The shower came from the {compass_name(azimuth_deg)} (azimuth "
-            f"{azimuth_deg % 360:.0f} degrees from north), {zenith_deg:.0f} degrees from vertical."
+            _(
+                "The shower came from the %(compass)s (azimuth %(azimuth)s degrees from "
+                "north), %(zenith)s degrees from vertical."
+            )
+            % {
+                "compass": compass_name(azimuth_deg),
+                "azimuth": num(azimuth_deg % 360),
+                "zenith": num(zenith_deg),
+            }
         )
     text.append(
-        f"Electron number 10^{lg_n_e:.2f} (about {10**lg_n_e:,.0f}), "
-        f"muon number 10^{lg_n_mu:.2f} (about {10**lg_n_mu:,.0f})."
+        _(
+            "Electron number 10^%(lg_n_e)s (about %(n_e)s), "
+            "muon number 10^%(lg_n_mu)s (about %(n_mu)s)."
+        )
+        % {
+            "lg_n_e": num(lg_n_e, 2),
+            "n_e": number_format(round(10**lg_n_e), use_l10n=True, force_grouping=True),
+            "lg_n_mu": num(lg_n_mu, 2),
+            "n_mu": number_format(round(10**lg_n_mu), use_l10n=True, force_grouping=True),
+        }
     )
     return " ".join(text)
 
 
 def _legend(show_muons: bool) -> str:
     """Legend rows under the array (SVG coordinates, y down): text carries the meaning."""
+    # Translated outside the f-strings, where xgettext finds them.
+    electrons_label = escape(_("electrons per m²"))
+    muons_label = escape(_("muons per m²"))
+    detectors_label = escape(_("muon detectors:"))
+    clusters_label = escape(_("outer 12 clusters"))
+    core_label = escape(_("shower core"))
+    arrow_label = escape(_("came from (longer = more tilted)"))
     out = []
     y = 109.0
-    out.append(f'<text x="-108" y="{_f(y + 5.5)}">electrons per m²</text>')
+    out.append(f'<text x="-108" y="{_f(y + 5.5)}">{electrons_label}</text>')
     x0, w = -44.0, 11.0
     for i in range(len(ELECTRON_COLOURS) + 1):
         out.append(f'<path class="st e{i}" d="M{_f(x0 + i * w)} {_f(y)}h{_f(w)}v7h-{_f(w)}z"/>')
@@ -446,7 +504,7 @@ def _legend(show_muons: bool) -> str:
         )
     y2 = y + 23.0
     if show_muons:
-        out.append(f'<text x="-108" y="{_f(y2 + 2.5)}">muons per m²</text>')
+        out.append(f'<text x="-108" y="{_f(y2 + 2.5)}">{muons_label}</text>')
         mx0 = -38.5
         for i in range(len(MUON_DIAMETERS)):
             cx = mx0 + i * 11.0
@@ -459,27 +517,28 @@ def _legend(show_muons: bool) -> str:
                 f'text-anchor="middle">{label}</text>'
             )
         out.append(
-            f'<text class="sm" x="22" y="{_f(y2 + 2)}">muon detectors:</text>'
-            f'<text class="sm" x="22" y="{_f(y2 + 9)}">outer 12 clusters</text>'
+            f'<text class="sm" x="22" y="{_f(y2 + 2)}">{detectors_label}</text>'
+            f'<text class="sm" x="22" y="{_f(y2 + 9)}">{clusters_label}</text>'
         )
         y3 = y2 + 18.0
     else:
         y3 = y2 + 2.0
     out.append(f'<path class="co" d="M-107 {_f(y3 - 3)}l6 6m0-6l-6 6"/>')
-    out.append(f'<text x="-97" y="{_f(y3 + 2.5)}">shower core</text>')
+    out.append(f'<text x="-97" y="{_f(y3 + 2.5)}">{core_label}</text>')
     out.append(f'<path class="ar" d="M-44 {_f(y3)}h11"/>')
     out.append(f'<path class="ah" d="M-28 {_f(y3)}l-6-3.5v7z"/>')
-    out.append(f'<text x="-24" y="{_f(y3 + 2.5)}">came from (longer = more tilted)</text>')
+    out.append(f'<text x="-24" y="{_f(y3 + 2.5)}">{arrow_label}</text>')
     return "".join(out)
 
 
 def _compass_and_scale() -> str:
     """North arrow (top right) and a 52 m bar = one cluster (top left), above the array."""
+    scale_label = escape(_("52 m = one cluster"))
     return (
         '<path class="gr" d="M104-103v-10"/><path class="nh" d="M104-117l-3 5h6z"/>'
         '<text x="98" y="-105" text-anchor="end">N</text>'
         '<path class="gr" d="M-97.5-108h52m-52-2v4m52-4v4"/>'
-        '<text class="sm" x="-40" y="-106">52 m = one cluster</text>'
+        f'<text class="sm" x="-40" y="-106">{scale_label}</text>'
     )
 
 
@@ -517,7 +576,7 @@ def render_footprint_svg(
         age=age,
     )
     if title is None:
-        title = "Shower footprint on the KASCADE array"
+        title = _("Shower footprint on the KASCADE array")
     if description is None:
         description = _describe(
             core_x_m=core_x_m,
@@ -625,25 +684,29 @@ SHOWER_FIELDS = ("core_x_m", "core_y_m", "zenith_deg", "azimuth_deg", "lg_n_e", 
 def shower_footprint_svg(shower, *, id_prefix: str, show_muons: bool = True) -> str:
     """`render_footprint_svg` of a shower (any object with the shower's fields), cached."""
     params = tuple(float(getattr(shower, name)) for name in SHOWER_FIELDS)
-    return _cached_footprint(params, id_prefix, show_muons)
+    # The picture's text alternative is in the visitor's language: one picture per language.
+    return _cached_footprint(params, id_prefix, show_muons, get_language() or "")
 
 
 @lru_cache(maxsize=512)
-def _cached_footprint(params: tuple[float, ...], id_prefix: str, show_muons: bool) -> str:
+def _cached_footprint(
+    params: tuple[float, ...], id_prefix: str, show_muons: bool, language: str
+) -> str:
     from django.core.cache import cache
 
-    digest = hashlib.sha1(repr((params, id_prefix, show_muons)).encode()).hexdigest()
+    digest = hashlib.sha1(repr((params, id_prefix, show_muons, language)).encode()).hexdigest()
     key = f"footprint:{_DRAWING_VERSION}:{digest}"
     try:
         svg = cache.get(key)
     except Exception:  # a cache that is down costs a re-render, never an error
         svg = None
     if svg is None:
-        svg = render_footprint_svg(
-            **dict(zip(SHOWER_FIELDS, params, strict=True)),
-            show_muons=show_muons,
-            id_prefix=id_prefix,
-        )
+        with translation.override(language or None):
+            svg = render_footprint_svg(
+                **dict(zip(SHOWER_FIELDS, params, strict=True)),
+                show_muons=show_muons,
+                id_prefix=id_prefix,
+            )
         try:
             cache.set(key, svg, FOOTPRINT_CACHE_SECONDS)
         except Exception:

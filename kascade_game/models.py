@@ -6,14 +6,15 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from classify.models import MASS_GROUP_CHOICES, Shower
 
 
 class Difficulty(models.TextChoices):
-    EASY = "easy", "easy"
-    MEDIUM = "medium", "medium"
-    HARD = "hard", "hard"
+    EASY = "easy", _("easy")
+    MEDIUM = "medium", _("medium")
+    HARD = "hard", _("hard")
 
 
 def new_public_id() -> str:

@@ -11,22 +11,23 @@ from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from classify.hadronic_models import HADRONIC_MODELS
-from classify.physics import GROUP_LABELS, MASS_GROUPS
+from classify.physics import MASS_GROUPS
 from classify.selectors import predictions_for
 from leaderboard.forms import NicknameForm
 from leaderboard.nicknames import nickname_key
 
 from . import services
-from .explain import describe, muon_hint, physics_sentence
+from .explain import GROUP_NAMES, describe, group_name, muon_hint, physics_sentence
 from .footprint import shower_footprint_svg
 from .models import Difficulty, Guess, Round, RoundCard
 from .players import current_player, owned_player_ids
 
-GUESS_BUTTONS = [(index + 1, group, GROUP_LABELS[group]) for index, group in enumerate(MASS_GROUPS)]
+GUESS_BUTTONS = [(index + 1, group, GROUP_NAMES[group]) for index, group in enumerate(MASS_GROUPS)]
 
 
 def _error(request, error: services.GameError) -> HttpResponse:
@@ -81,7 +82,7 @@ def _start_context(request, player, **extra) -> dict:
 def play_new(request):
     difficulty = request.POST.get("difficulty") or None
     if difficulty is not None and difficulty not in Difficulty.values:
-        return _error(request, services.InvalidGuess("Difficulty must be easy, medium or hard."))
+        return _error(request, services.InvalidGuess(_("Difficulty must be easy, medium or hard.")))
     player = current_player(request)
     if not request.user.is_authenticated and "nickname" in request.POST:
         form = NicknameForm(request.POST, player=player)
@@ -125,7 +126,7 @@ def _round_for(request, public_id: str) -> Round:
         else None
     )
     if game_round is None:
-        raise services.NotYourRound("There is no such round for you.")
+        raise services.NotYourRound(_("There is no such round for you."))
     return game_round
 
 
@@ -189,7 +190,7 @@ def _reveal_context(game_round: Round, guess: Guess, predictions: dict | None = 
                 "key": key,
                 "label": model.label,
                 "prediction": answer,
-                "prediction_label": GROUP_LABELS.get(answer, ""),
+                "prediction_label": group_name(answer),
                 "is_right": answer == guess.truth,
                 "bars": [
                     {"group": group, "percent": round(100 * probabilities.get(group, 0.0))}
@@ -201,8 +202,8 @@ def _reveal_context(game_round: Round, guess: Guess, predictions: dict | None = 
     return {
         "round": game_round,
         "guess": guess,
-        "truth_label": GROUP_LABELS[guess.truth],
-        "choice_label": GROUP_LABELS[guess.choice],
+        "truth_label": group_name(guess.truth),
+        "choice_label": group_name(guess.choice),
         "forests": forests,
         "sentence": physics_sentence(card.shower, guess.truth),
         "next_url": reverse("play-card", args=[game_round.public_id, next_position])
@@ -237,7 +238,7 @@ def play_card(request, public_id: str, position: int):
     if card is None:
         try:
             _round_for(request, public_id)
-            raise services.NoSuchCard("This round has no such card.")
+            raise services.NoSuchCard(_("This round has no such card."))
         except services.GameError as error:
             return _error(request, error)
     game_round = card.round
@@ -260,7 +261,7 @@ def play_card(request, public_id: str, position: int):
 def play_guess(request, public_id: str, position: int):
     owners = owned_player_ids(request)
     if not owners:
-        return _error(request, services.NotYourRound("There is no such round for you."))
+        return _error(request, services.NotYourRound(_("There is no such round for you.")))
     try:
         outcome = services.record_guess(
             player_ids=owners,

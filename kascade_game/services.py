@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from classify.physics import MASS_GROUPS
 from classify.selectors import predictions_for
@@ -62,14 +64,19 @@ class RoomNotRunning(GameError):
     status = 409
 
     MESSAGES = {
-        "open": "The teacher has not started this room yet. Wait for the start, then answer.",
-        "paused": "The teacher has paused the room. Your answer was not recorded; "
-        "try again when the game goes on.",
-        "closed": "This room is closed: answers are no longer accepted.",
+        "open": gettext_lazy(
+            "The teacher has not started this room yet. Wait for the start, then answer."
+        ),
+        "paused": gettext_lazy(
+            "The teacher has paused the room. Your answer was not recorded; "
+            "try again when the game goes on."
+        ),
+        "closed": gettext_lazy("This room is closed: answers are no longer accepted."),
     }
 
     def __init__(self, status: str):
-        super().__init__(self.MESSAGES.get(status, "This room does not accept answers now."))
+        message = self.MESSAGES.get(status) or _("This room does not accept answers now.")
+        super().__init__(str(message))
         self.room_status = status
 
 
@@ -77,7 +84,7 @@ class AlreadyAnswered(GameError):
     status = 409
 
     def __init__(self, guess: Guess):
-        super().__init__("This card was answered already; here is the recorded result.")
+        super().__init__(_("This card was answered already; here is the recorded result."))
         self.guess = guess
 
 
@@ -107,7 +114,9 @@ def start_round(
         shower_ids = deal(size=size, difficulty=difficulty, rng=rng)
         if len(shower_ids) < size:
             raise DeckEmpty(
-                "The game deck is not ready yet: the forests' predictions are still being computed."
+                _(
+                    "The game deck is not ready yet: the forests' predictions are still being computed."
+                )
             )
     size = len(shower_ids)
     game_round = Round.objects.create(
@@ -163,7 +172,9 @@ def record_guess(
     its room runs; a timed card answered too late is recorded with no points.
     """
     if choice not in MASS_GROUPS:
-        raise InvalidGuess(f"A guess must be one of {', '.join(MASS_GROUPS)}.")
+        raise InvalidGuess(
+            _("A guess must be one of %(groups)s.") % {"groups": ", ".join(MASS_GROUPS)}
+        )
     owners = _player_ids(player, player_ids)
     try:
         with transaction.atomic():
@@ -175,8 +186,8 @@ def record_guess(
             )
             if card is None:
                 if not Round.objects.filter(public_id=public_id, player_id__in=owners).exists():
-                    raise NotYourRound("There is no such round for you.")
-                raise NoSuchCard("This round has no such card.")
+                    raise NotYourRound(_("There is no such round for you."))
+                raise NoSuchCard(_("This round has no such card."))
             game_round = card.round
             room = game_round.room
             if room is not None and not room.accepts_answers and not card_has_guess(card):

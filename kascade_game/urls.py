@@ -27,6 +27,8 @@ urlpatterns = [
     path("booth/", include(booth_patterns)),
     path("staff/predictions/", classify_views.prediction_progress, name="prediction-progress"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from .models import Player
 from .nicknames import NicknameRejected, check_nickname, nickname_key
@@ -17,16 +18,20 @@ def clean_unique_nickname(raw: str, *, exclude_player_id: int | None = None) -> 
     if exclude_player_id:
         taken = taken.exclude(pk=exclude_player_id)
     if taken.exists():
-        raise forms.ValidationError("That nickname is taken; add a number or choose another.")
+        raise forms.ValidationError(_("That nickname is taken; add a number or choose another."))
     return nickname
 
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(
-        required=False, help_text="Optional; only for resetting your password."
+        required=False,
+        label=_("E-mail"),
+        help_text=_("Optional; only for resetting your password."),
     )
     nickname = forms.CharField(
-        max_length=40, help_text="Shown on the boards. Letters, digits, spaces and - _ . '"
+        max_length=40,
+        label=_("Nickname"),
+        help_text=_("Shown on the boards. Letters, digits, spaces and - _ . '"),
     )
 
     class Meta(UserCreationForm.Meta):
@@ -48,7 +53,7 @@ class SignupForm(UserCreationForm):
 class NicknameForm(forms.Form):
     """A guest's nickname; left empty, the guest keeps the generated one."""
 
-    nickname = forms.CharField(max_length=40, label="Your nickname", required=False)
+    nickname = forms.CharField(max_length=40, label=_("Your nickname"), required=False)
 
     def __init__(self, *args, player: Player | None = None, **kwargs):
         self.player = player

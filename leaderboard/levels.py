@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from classify.physics import GROUP_LABELS, MASS_GROUPS
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from classify.physics import MASS_GROUPS
+from kascade_game.explain import group_name
 
 
 @dataclass(frozen=True)
@@ -23,13 +27,19 @@ class Level:
     difficulty: str
     hints: bool
 
+    @property
+    def difficulty_label(self) -> str:
+        from kascade_game.models import Difficulty
+
+        return str(Difficulty(self.difficulty).label)
+
 
 LEVELS: tuple[Level, ...] = (
-    Level(1, "Cloud-chamber novice", 0, 0.0, 0.0, 0, "easy", True),
-    Level(2, "Shower spotter", 10, 0.35, 0.0, 0, "easy", True),
-    Level(3, "Muon counter", 30, 0.40, 0.25, 3, "medium", True),
-    Level(4, "Array operator", 60, 0.45, 0.30, 6, "medium", True),
-    Level(5, "KASCADE analyst", 100, 0.50, 0.35, 10, "hard", False),
+    Level(1, gettext_lazy("Cloud-chamber novice"), 0, 0.0, 0.0, 0, "easy", True),
+    Level(2, gettext_lazy("Shower spotter"), 10, 0.35, 0.0, 0, "easy", True),
+    Level(3, gettext_lazy("Muon counter"), 30, 0.40, 0.25, 3, "medium", True),
+    Level(4, gettext_lazy("Array operator"), 60, 0.45, 0.30, 6, "medium", True),
+    Level(5, gettext_lazy("KASCADE analyst"), 100, 0.50, 0.35, 10, "hard", False),
 )
 
 
@@ -69,17 +79,30 @@ def next_steps(per_group: dict[str, tuple[int, int]]) -> list[str]:
     right = sum(r for r, _ in per_group.values())
     steps = []
     if answered < target.min_answers:
-        steps.append(f"answer {target.min_answers - answered} more showers")
+        missing = target.min_answers - answered
+        steps.append(
+            ngettext("answer %(count)d more shower", "answer %(count)d more showers", missing)
+            % {"count": missing}
+        )
     if target.min_accuracy and (not answered or right / answered < target.min_accuracy):
-        steps.append(f"reach {target.min_accuracy:.0%} right overall")
+        steps.append(
+            _("reach %(percent)d %% right overall") % {"percent": round(100 * target.min_accuracy)}
+        )
     for group in MASS_GROUPS:
         group_right, group_answered = per_group.get(group, (0, 0))
         if group_answered < target.min_per_group:
+            missing = target.min_per_group - group_answered
             steps.append(
-                f"see {target.min_per_group - group_answered} more {GROUP_LABELS[group]} showers"
+                ngettext(
+                    "see %(count)d more %(group)s shower",
+                    "see %(count)d more %(group)s showers",
+                    missing,
+                )
+                % {"count": missing, "group": group_name(group)}
             )
         elif group_answered and group_right / group_answered < target.min_group_accuracy:
             steps.append(
-                f"get {target.min_group_accuracy:.0%} of {GROUP_LABELS[group]} showers right"
+                _("get %(percent)d %% of %(group)s showers right")
+                % {"percent": round(100 * target.min_group_accuracy), "group": group_name(group)}
             )
     return steps

@@ -27,6 +27,9 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 __all__ = [
     "ALLOWED_PUNCTUATION",
     "KEY_MAX_LENGTH",
@@ -56,7 +59,12 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 BLOCKED_WORDS_FILE = DATA_DIR / "blocked_words.txt"
 RESERVED_NAMES_FILE = DATA_DIR / "reserved_names.txt"
 
-ALLOWED_DESCRIPTION = "letters, digits, spaces and the characters - _ . '"
+ALLOWED_DESCRIPTION = gettext_lazy("letters, digits, spaces and the characters - _ . '")
+SCRIPT_NAMES = {
+    "LATIN": gettext_lazy("Latin"),
+    "CYRILLIC": gettext_lazy("Cyrillic"),
+    "GREEK": gettext_lazy("Greek"),
+}
 
 
 class NicknameRejected(ValueError):
@@ -206,10 +214,11 @@ def normalise_nickname(raw: str) -> str:
     Cyrillic or Greek letters.
     """
     if not isinstance(raw, str) or not raw.strip():
-        raise NicknameRejected("Please enter a nickname.", code="empty")
+        raise NicknameRejected(_("Please enter a nickname."), code="empty")
     if len(raw) > RAW_LENGTH_LIMIT:
         raise NicknameRejected(
-            f"Nicknames can have at most {MAX_LENGTH} characters; please choose a shorter one.",
+            _("Nicknames can have at most %(max)d characters; please choose a shorter one.")
+            % {"max": MAX_LENGTH},
             code="too_long",
         )
 
@@ -218,7 +227,7 @@ def normalise_nickname(raw: str) -> str:
     text = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in text)
     text = re.sub(" {2,}", " ", text).strip(" ")
     if not text:
-        raise NicknameRejected("Please enter a nickname.", code="empty")
+        raise NicknameRejected(_("Please enter a nickname."), code="empty")
 
     categories = [unicodedata.category(ch) for ch in text]
 
@@ -227,15 +236,19 @@ def normalise_nickname(raw: str) -> str:
         for ch, cat in zip(text, categories, strict=True)
     ):
         raise NicknameRejected(
-            "Your nickname contains invisible or control characters (such as zero-width "
-            "spaces, text-direction marks, tabs or line breaks). Please type it again "
-            "without them.",
+            _(
+                "Your nickname contains invisible or control characters (such as zero-width "
+                "spaces, text-direction marks, tabs or line breaks). Please type it again "
+                "without them."
+            ),
             code="control",
         )
     if any(cat in _UNDISPLAYABLE_CATEGORIES for cat in categories):
         raise NicknameRejected(
-            "Your nickname contains characters that cannot be displayed reliably "
-            "(private-use or unassigned code points). Please use ordinary letters and digits.",
+            _(
+                "Your nickname contains characters that cannot be displayed reliably "
+                "(private-use or unassigned code points). Please use ordinary letters and digits."
+            ),
             code="undisplayable",
         )
 
@@ -245,15 +258,20 @@ def normalise_nickname(raw: str) -> str:
             previous = categories[index - 1] if index else ""
             if not (previous.startswith("L") or previous in _MARK_CATEGORIES):
                 raise NicknameRejected(
-                    "Your nickname contains an accent or mark that is not attached to a "
-                    "letter. Please remove it.",
+                    _(
+                        "Your nickname contains an accent or mark that is not attached to a "
+                        "letter. Please remove it."
+                    ),
                     code="combining",
                 )
             run += 1
             if run > MAX_COMBINING_MARKS:
                 raise NicknameRejected(
-                    "Your nickname stacks too many accents or marks on one letter. Please "
-                    f"use at most {MAX_COMBINING_MARKS} per letter.",
+                    _(
+                        "Your nickname stacks too many accents or marks on one letter. Please "
+                        "use at most %(max)d per letter."
+                    )
+                    % {"max": MAX_COMBINING_MARKS},
                     code="combining",
                 )
         else:
@@ -267,34 +285,43 @@ def normalise_nickname(raw: str) -> str:
     ]
     if refused:
         raise NicknameRejected(
-            f"Nicknames may contain only {ALLOWED_DESCRIPTION}. "
-            f"Please remove {_describe(refused)}.",
+            _("Nicknames may contain only %(allowed)s. Please remove %(refused)s.")
+            % {"allowed": ALLOWED_DESCRIPTION, "refused": _describe(refused)},
             code="characters",
         )
 
     if len(text) < MIN_LENGTH:
         raise NicknameRejected(
-            f"Nicknames need at least {MIN_LENGTH} characters; please choose a longer one.",
+            _("Nicknames need at least %(min)d characters; please choose a longer one.")
+            % {"min": MIN_LENGTH},
             code="too_short",
         )
     if len(text) > MAX_LENGTH:
         raise NicknameRejected(
-            f"Nicknames can have at most {MAX_LENGTH} characters (yours has {len(text)}); "
-            "please shorten it.",
+            _(
+                "Nicknames can have at most %(max)d characters (yours has %(length)d); "
+                "please shorten it."
+            )
+            % {"max": MAX_LENGTH, "length": len(text)},
             code="too_long",
         )
     if not any(cat.startswith("L") or cat == "Nd" for cat in categories):
         raise NicknameRejected(
-            "Your nickname needs at least one letter or digit.", code="no_letters"
+            _("Your nickname needs at least one letter or digit."), code="no_letters"
         )
 
     for word in text.split(" "):
         scripts = {_script(ch) for ch in word if ch.isalpha()} & set(_CONFUSABLE_SCRIPTS)
         if len(scripts) > 1:
-            names = " and ".join(s.title() for s in _CONFUSABLE_SCRIPTS if s in scripts)
+            names = _(" and ").join(
+                str(SCRIPT_NAMES[s]) for s in _CONFUSABLE_SCRIPTS if s in scripts
+            )
             raise NicknameRejected(
-                f"The word “{word}” mixes {names} letters, which can make it look like "
-                "another name. Please write each word in one alphabet.",
+                _(
+                    "The word “%(word)s” mixes %(scripts)s letters, which can make it look like "
+                    "another name. Please write each word in one alphabet."
+                )
+                % {"word": word, "scripts": names},
                 code="mixed_script",
             )
     return text
@@ -512,15 +539,19 @@ def check_nickname(raw: str) -> str:
     name = normalise_nickname(raw)
     if _is_offensive(name):
         raise NicknameRejected(
-            "This nickname contains a word that is not allowed here. Please choose a "
-            "different nickname.",
+            _(
+                "This nickname contains a word that is not allowed here. Please choose a "
+                "different nickname."
+            ),
             code="offensive",
         )
     if _is_impersonation(name):
         raise NicknameRejected(
-            "This nickname looks like an official name (such as admin, moderator, teacher, "
-            "KASCADE or one of the machine's forests). Please choose a name that does not "
-            "suggest you are part of the team or the machine.",
+            _(
+                "This nickname looks like an official name (such as admin, moderator, teacher, "
+                "KASCADE or one of the machine's forests). Please choose a name that does not "
+                "suggest you are part of the team or the machine."
+            ),
             code="reserved",
         )
     return name

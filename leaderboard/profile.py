@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from classify.hadronic_models import HADRONIC_MODELS
-from classify.physics import GROUP_LABELS, MASS_GROUPS
+from classify.physics import MASS_GROUPS
+from kascade_game.explain import group_name
 
 from .levels import LEVELS, level_for, next_steps
 from .models import Player, ScoreEntry
@@ -24,7 +25,7 @@ def confusion(pairs) -> dict:
         rows.append(
             {
                 "truth": truth,
-                "label": GROUP_LABELS[truth],
+                "label": group_name(truth),
                 "total": row_total,
                 "cells": [
                     {

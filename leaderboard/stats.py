@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.utils.translation import get_language, gettext
 
 from classify.hadronic_models import HADRONIC_MODELS
-from classify.physics import GROUP_LABELS, MASS_GROUPS
+from classify.physics import MASS_GROUPS
+from kascade_game.explain import group_name
 
 ENERGY_BANDS = (
     (0.0, 14.0, "below 100 TeV"),
@@ -35,11 +37,12 @@ def compute_human_vs_machine() -> dict:
             for axis, bucket in (("group", truth), ("band", band)):
                 right, total = tallies.get((who, axis, bucket), (0, 0))
                 tallies[(who, axis, bucket)] = (right + (answer == truth), total + 1)
-    series = [("players", "Players")] + [
-        (key, f"{m.label} forest") for key, m in HADRONIC_MODELS.items()
+    series = [("players", gettext("Players"))] + [
+        (key, gettext("%(model)s forest") % {"model": m.label})
+        for key, m in HADRONIC_MODELS.items()
     ]
     by_group = {
-        "categories": [GROUP_LABELS[g] for g in MASS_GROUPS],
+        "categories": [group_name(g) for g in MASS_GROUPS],
         "series": [
             {
                 "key": key,
@@ -82,14 +85,14 @@ def compute_human_vs_machine() -> dict:
 def human_vs_machine() -> dict:
     """Cached on read for a minute (Redis when configured); computed if the cache is down."""
     try:
-        cached = cache.get(CACHE_KEY)
+        cached = cache.get(f"{CACHE_KEY}:{get_language()}")
     except Exception:
         cached = None
     if cached is not None:
         return cached
     stats = compute_human_vs_machine()
     try:
-        cache.set(CACHE_KEY, stats, CACHE_SECONDS)
+        cache.set(f"{CACHE_KEY}:{get_language()}", stats, CACHE_SECONDS)
     except Exception:
         pass
     return stats

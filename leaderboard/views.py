@@ -10,6 +10,8 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
@@ -22,14 +24,18 @@ from .models import Player
 from .nicknames import nickname_key
 from .selectors import PERIODS, board_page
 
-PERIOD_LABELS = {"all": "All time", "week": "This week", "today": "Today"}
+PERIOD_LABELS = {
+    "all": gettext_lazy("All time"),
+    "week": gettext_lazy("This week"),
+    "today": gettext_lazy("Today"),
+}
 
 
 def too_many_requests(request, exception=None):
     return render(
         request,
         "leaderboard/too_many.html",
-        {"message": "Too many attempts. Please wait a minute and try again."},
+        {"message": _("Too many attempts. Please wait a minute and try again.")},
         status=429,
     )
 
@@ -72,7 +78,7 @@ def signup(request):
                     nickname_key=nickname_key(form.cleaned_data["nickname"]),
                 )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome! Your account is ready.")
+        messages.success(request, _("Welcome! Your account is ready."))
         return redirect("profile")
     return render(
         request,
@@ -108,7 +114,7 @@ def leaderboard(request):
                     "periods": [(key, PERIOD_LABELS[key]) for key in PERIODS],
                     "board": board_page(period, page=1, player=player, room_id=-1),
                     "player": player,
-                    "room_error": "No room has this code.",
+                    "room_error": _("No room has this code."),
                 },
                 status=404,
             )
@@ -140,7 +146,7 @@ def my_profile(request):
 def public_profile(request, slug: str):
     player = get_object_or_404(Player, slug=slug)
     if player.user_id is None and current_player(request) != player:
-        raise Http404("Guests have no public page.")
+        raise Http404(_("Guests have no public page."))
     return render(
         request,
         "leaderboard/profile.html",

@@ -4,6 +4,7 @@ import re
 import unicodedata
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from kascade_game.models import Difficulty
 
@@ -17,34 +18,36 @@ def clean_room_name(raw: str) -> str:
     (Markup in a name is harmless: templates escape it; it is kept as typed.)"""
     text = unicodedata.normalize("NFKC", raw or "")
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Co", "Cn", "Cs"} for ch in text):
-        raise forms.ValidationError("The name contains invisible or control characters.")
+        raise forms.ValidationError(_("The name contains invisible or control characters."))
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) < 2:
-        raise forms.ValidationError("Give the room a name of at least 2 characters.")
+        raise forms.ValidationError(_("Give the room a name of at least 2 characters."))
     if len(text) > NAME_MAX:
-        raise forms.ValidationError(f"Room names can have at most {NAME_MAX} characters.")
+        raise forms.ValidationError(
+            _("Room names can have at most %(max)d characters.") % {"max": NAME_MAX}
+        )
     return text
 
 
 class RoomForm(forms.Form):
     name = forms.CharField(
-        max_length=200, label="Room name", help_text="For example: Class 9b, physics"
+        max_length=200, label=_("Room name"), help_text=_("For example: Class 9b, physics")
     )
     size = forms.TypedChoiceField(
-        label="Number of cards",
+        label=_("Number of cards"),
         choices=[(n, n) for n in (5, 10, 15, 20)],
         coerce=int,
         initial=10,
     )
     difficulty = forms.ChoiceField(
-        label="Difficulty", choices=Difficulty.choices, initial=Difficulty.MEDIUM
+        label=_("Difficulty"), choices=Difficulty.choices, initial=Difficulty.MEDIUM
     )
     seconds_per_card = forms.IntegerField(
-        label="Seconds per card (optional)",
+        label=_("Seconds per card (optional)"),
         required=False,
         min_value=10,
         max_value=300,
-        help_text="Leave empty for no time limit. An answer after the time earns no points.",
+        help_text=_("Leave empty for no time limit. An answer after the time earns no points."),
     )
 
     def clean_name(self):
@@ -54,7 +57,7 @@ class RoomForm(forms.Form):
 class JoinForm(forms.Form):
     code = forms.CharField(
         max_length=32,
-        label="Room code",
+        label=_("Room code"),
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "off",
@@ -66,8 +69,8 @@ class JoinForm(forms.Form):
     )
     nickname = forms.CharField(
         max_length=40,
-        label="Your nickname",
-        help_text="No real names needed. Shown on the class board.",
+        label=_("Your nickname"),
+        help_text=_("No real names needed. Shown on the class board."),
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
 
@@ -77,17 +80,18 @@ class JoinForm(forms.Form):
         code = normalise_code(self.cleaned_data["code"])
         if len(code) != CODE_LENGTH:
             raise forms.ValidationError(
-                f"A room code has {CODE_LENGTH} letters and digits, like K7M2XQ9P."
+                _("A room code has %(length)d letters and digits, like K7M2XQ9P.")
+                % {"length": CODE_LENGTH}
             )
         return code
 
 
 class TeacherRequestForm(forms.Form):
-    school = forms.CharField(max_length=120, required=False, label="School or group")
+    school = forms.CharField(max_length=120, required=False, label=_("School or group"))
     message = forms.CharField(
         max_length=1000,
         required=False,
-        label="A note for the admins",
+        label=_("A note for the admins"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -95,7 +99,7 @@ class TeacherRequestForm(forms.Form):
 class BoothNicknameForm(forms.Form):
     nickname = forms.CharField(
         max_length=40,
-        label="Your nickname",
+        label=_("Your nickname"),
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "off",

@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from classify.models import Shower
 
@@ -23,10 +24,10 @@ def new_join_code() -> str:
 
 class Room(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "open for joining"
-        RUNNING = "running", "running"
-        PAUSED = "paused", "paused"
-        CLOSED = "closed", "closed"
+        OPEN = "open", _("open for joining")
+        RUNNING = "running", _("running")
+        PAUSED = "paused", _("paused")
+        CLOSED = "closed", _("closed")
 
     name = models.CharField(max_length=80)
     code = models.CharField(max_length=CODE_LENGTH, unique=True, default=new_join_code)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 
 from classify.hadronic_models import HADRONIC_MODELS
-from classify.physics import GROUP_LABELS, MASS_GROUPS
+from classify.physics import MASS_GROUPS
 from classify.selectors import predictions_for
+from kascade_game.explain import group_name
 from kascade_game.models import Guess, Round
 from leaderboard.selectors import board, competition_ranks
 
@@ -107,7 +108,7 @@ def class_vs_machine(room: Room) -> dict:
         groups.append(
             {
                 "group": group,
-                "label": GROUP_LABELS[group],
+                "label": group_name(group),
                 "cards": cards,
                 "class": share(right, answered),
                 "forests": [

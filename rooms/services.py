@@ -13,6 +13,7 @@ import secrets
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kascade_game.decks import deal
 from kascade_game.models import Difficulty, Round
@@ -69,13 +70,13 @@ def create_room(
 ) -> Room:
     if not is_teacher(teacher):
         raise NotTheTeacher(
-            "Only teachers can create rooms. Ask for teacher access on your profile."
+            _("Only teachers can create rooms. Ask for teacher access on your profile.")
         )
     rng = rng or random.Random(secrets.randbits(64))
     shower_ids = deal(size=size, difficulty=difficulty, rng=rng)
     if len(shower_ids) < size:
         raise DeckEmpty(
-            "The game deck is not ready yet: the forests' predictions are still being computed."
+            _("The game deck is not ready yet: the forests' predictions are still being computed.")
         )
     for _attempt in range(5):
         try:
@@ -91,7 +92,7 @@ def create_room(
         except IntegrityError:  # a join-code collision (about 1 in 10^11): draw again
             continue
     else:
-        raise RoomError("Could not draw a free join code; please try again.")
+        raise RoomError(_("Could not draw a free join code; please try again."))
     RoomCard.objects.bulk_create(
         RoomCard(room=room, position=position, shower_id=shower_id)
         for position, shower_id in enumerate(shower_ids)
@@ -107,7 +108,7 @@ def normalise_code(raw: str) -> str:
 def find_room(code: str) -> Room:
     room = Room.objects.filter(code=normalise_code(code)).first()
     if room is None:
-        raise RoomNotFound("No room has this code. Check the code on the teacher's screen.")
+        raise RoomNotFound(_("No room has this code. Check the code on the teacher's screen."))
     return room
 
 
@@ -119,13 +120,13 @@ def join_room(*, code: str, nickname: str, player_id: int | None = None) -> Roun
     """
     room = Room.objects.select_for_update().filter(code=normalise_code(code)).first()
     if room is None:
-        raise RoomNotFound("No room has this code. Check the code on the teacher's screen.")
+        raise RoomNotFound(_("No room has this code. Check the code on the teacher's screen."))
     if player_id is not None:
         existing = Round.objects.filter(room=room, player_id=player_id).first()
         if existing is not None:
             return existing
     if not room.accepts_joins:
-        raise RoomClosed("This room is closed; ask your teacher for the code of a new one.")
+        raise RoomClosed(_("This room is closed; ask your teacher for the code of a new one."))
     try:
         nickname = check_nickname(nickname)
     except NicknameRejected as rejection:
@@ -133,7 +134,9 @@ def join_room(*, code: str, nickname: str, player_id: int | None = None) -> Roun
     key = nickname_key(nickname)
     if Round.objects.filter(room=room, player__nickname_key=key).exists():
         raise NicknameTaken(
-            "Someone in this room already plays as this nickname; add a number or choose another."
+            _(
+                "Someone in this room already plays as this nickname; add a number or choose another."
+            )
         )
     player = Player.objects.create(nickname=nickname, nickname_key=key)
     shower_ids = list(room.deck.order_by("position").values_list("shower_id", flat=True))
@@ -159,12 +162,15 @@ def control_room(*, room_id: int, user, action: str) -> Room:
     """The teacher's buttons: start (or resume), pause, close."""
     room = Room.objects.select_for_update().filter(pk=room_id).first()
     if room is None or not can_control(user, room):
-        raise RoomNotFound("There is no such room of yours.")
+        raise RoomNotFound(_("There is no such room of yours."))
     if action not in TRANSITIONS:
-        raise RoomError("Unknown action: use start, pause or close.")
+        raise RoomError(_("Unknown action: use start, pause or close."))
     allowed, target = TRANSITIONS[action]
     if room.status not in allowed:
-        raise RoomClosed(f"The room is {room.get_status_display()}; it cannot {action} now.")
+        raise RoomClosed(
+            _("The room is %(status)s; it cannot %(action)s now.")
+            % {"status": room.get_status_display(), "action": action}
+        )
     room.status = target
     now = timezone.now()
     if target == Room.Status.RUNNING and room.started is None:

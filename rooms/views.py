@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import get_usage
 
@@ -35,7 +36,7 @@ def _teacher_room(request, room_id: int) -> Room:
     (so room ids cannot be probed)."""
     room = Room.objects.filter(pk=room_id).first()
     if room is None or not services.can_control(request.user, room):
-        raise services.RoomNotFound("There is no such room of yours.")
+        raise services.RoomNotFound(_("There is no such room of yours."))
     return room
 
 
@@ -65,7 +66,7 @@ def room_create(request):
         return _error(
             request,
             services.NotTheTeacher(
-                "Only teachers can create rooms. Ask for teacher access on the Rooms page."
+                _("Only teachers can create rooms. Ask for teacher access on the Rooms page.")
             ),
         )
     form = RoomForm(request.POST)
@@ -94,13 +95,13 @@ def room_create(request):
 def teacher_request(request):
     form = TeacherRequestForm(request.POST)
     if not form.is_valid():
-        return _error(request, services.RoomError("Please shorten the note and try again."))
+        return _error(request, services.RoomError(_("Please shorten the note and try again.")))
     if services.is_teacher(request.user):
-        messages.info(request, "You are a teacher already.")
+        messages.info(request, _("You are a teacher already."))
     else:
         TeacherRequest.objects.update_or_create(user=request.user, defaults=form.cleaned_data)
         messages.success(
-            request, "Thank you! An admin will look at your request for teacher access."
+            request, _("Thank you! An admin will look at your request for teacher access.")
         )
     return redirect("rooms")
 
@@ -135,8 +136,10 @@ def room_join(request):
                 "section": "rooms",
                 "form": JoinForm(),
                 "limited": True,
-                "message": "Too many wrong codes from this device. Wait a minute, then check "
-                "the code on the teacher's screen.",
+                "message": _(
+                    "Too many wrong codes from this device. Wait a minute, then check "
+                    "the code on the teacher's screen."
+                ),
             },
             status=429,
         )
@@ -176,7 +179,7 @@ def _student_round(request, code: str) -> tuple[Room, Round]:
         else None
     )
     if game_round is None:
-        raise services.RoomNotFound("Join the room with its code first.")
+        raise services.RoomNotFound(_("Join the room with its code first."))
     return room, game_round
 
 
@@ -232,7 +235,9 @@ def room_control(request, room_id: int):
         )
     except GameError as error:
         return _error(request, error)
-    messages.success(request, f"The room is now {room.get_status_display()}.")
+    messages.success(
+        request, _("The room is now %(status)s.") % {"status": room.get_status_display()}
+    )
     target = "room-screen" if request.POST.get("next") == "screen" else "room-detail"
     return redirect(target, room_id=room.pk)
 

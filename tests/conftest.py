@@ -310,7 +310,7 @@ def _fresh_board_cache():
 
     bump_generation()
     try:
-        cache.delete(CACHE_KEY)
+        cache.delete_many([f"{CACHE_KEY}:{code}" for code, _name in settings.LANGUAGES])
     except Exception:
         pass
 

@@ -25,6 +25,16 @@
     return element ? JSON.parse(element.textContent) : null;
   }
 
+  // Words the page translated (data-text-* attributes), with the English as a fallback;
+  // %(name)s placeholders are filled from values.
+  function text(element, name, fallback, values) {
+    var result = (element && element.getAttribute("data-text-" + name)) || fallback;
+    Object.keys(values || {}).forEach(function (key) {
+      result = result.split("%(" + key + ")s").join(String(values[key]));
+    });
+    return result;
+  }
+
   function axisTitle(column, unit) {
     return unit && unit !== "—" ? column + " (" + unit + ")" : column;
   }
@@ -33,23 +43,25 @@
   function drawHistogram(element, data) {
     var traces = data.series.map(function (series) {
       return {
-        type: "bar", name: series.group === "all" ? "all showers" : series.group + " (" + series.label + ")",
+        type: "bar", name: series.group === "all" ? text(element, "all-showers", "all showers") : series.group + " (" + series.label + ")",
         x: data.centers, y: series.counts, width: data.width,
         marker: { color: GROUP_COLOURS[series.group] || OTHER_COLOUR, line: { width: 0 } },
-        hovertemplate: "%{x:.3g}: %{y} showers<extra>" + series.group + "</extra>"
+        hovertemplate: "%{x:.3g}: %{y} " + text(element, "showers", "showers") + "<extra>" + series.group + "</extra>"
       };
     });
     window.Plotly.react(element, traces, layout({
       barmode: "stack", bargap: 0,
       xaxis: { title: { text: axisTitle(data.column, data.unit) } },
-      yaxis: { title: { text: "showers" } },
+      yaxis: { title: { text: text(element, "showers", "showers") } },
       legend: { orientation: "h", x: 0, y: 1.02, xanchor: "left", yanchor: "bottom", traceorder: "normal" },
       margin: { t: data.series.length > 1 ? 56 : 16, r: 12, b: 52, l: 60 },
       showlegend: data.series.length > 1
     }), CONFIG);
-    element.setAttribute("aria-label", "Histogram of " + data.column + " (" + data.unit + ") in " +
-      data.bins + " bins" + (data.stacked ? ", stacked by true mass group" : "") +
-      "; the numbers are in the table below.");
+    element.setAttribute("aria-label",
+      text(element, "label", "Histogram of %(column)s (%(unit)s) in %(bins)s bins",
+        { column: data.column, unit: data.unit, bins: data.bins }) +
+      (data.stacked ? ", " + text(element, "stacked", "stacked by true mass group") : "") +
+      "; " + text(element, "numbers", "the numbers are in the table below."));
   }
 
   function cell(tag, text, numeric) {
@@ -60,14 +72,14 @@
     return element;
   }
 
-  function fillHistogramTable(table, data) {
+  function fillHistogramTable(table, data, element) {
     if (!table) { return; }
     var several = data.series.length > 1;
     var head = document.createElement("tr");
-    head.appendChild(cell("th", data.column + " from"));
-    head.appendChild(cell("th", "to"));
+    head.appendChild(cell("th", text(element, "from", "%(column)s from", { column: data.column })));
+    head.appendChild(cell("th", text(element, "to", "to")));
     data.series.forEach(function (series) { head.appendChild(cell("th", series.group, true)); });
-    if (several) { head.appendChild(cell("th", "all", true)); }
+    if (several) { head.appendChild(cell("th", text(element, "all", "all"), true)); }
     table.tHead.replaceChildren(head);
     var rows = [];
     for (var i = 0; i < data.bins; i += 1) {
@@ -107,7 +119,7 @@
         .then(function (fresh) {
           if (ticket !== latest) { return; }
           drawHistogram(element, fresh);
-          fillHistogramTable(document.getElementById("histogram-table"), fresh);
+          fillHistogramTable(document.getElementById("histogram-table"), fresh, element);
           element.setAttribute("data-histogram-column", fresh.column);
           element.setAttribute("data-histogram-bins", String(fresh.bins));
         })
@@ -139,8 +151,9 @@
     var trace = {
       type: "heatmap", x: data.x.centers, y: data.y.centers, z: data.zlog, customdata: data.z,
       colorscale: "Viridis", zmin: 0, zmax: Math.log10(Math.max(1, data.peak) + 1),
-      colorbar: { title: { text: "showers" }, tickvals: ticks, ticktext: labels },
-      hovertemplate: data.x.column + " %{x:.3g}, " + data.y.column + " %{y:.3g}: %{customdata} showers<extra></extra>"
+      colorbar: { title: { text: text(element, "showers", "showers") }, tickvals: ticks, ticktext: labels },
+      hovertemplate: data.x.column + " %{x:.3g}, " + data.y.column + " %{y:.3g}: %{customdata} " +
+        text(element, "showers", "showers") + "<extra></extra>"
     };
     window.Plotly.react(element, [trace], layout({
       xaxis: { title: { text: axisTitle(data.x.column, data.x.unit) } },

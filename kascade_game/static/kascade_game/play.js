@@ -54,7 +54,7 @@
         shown.textContent = String(left);
         if (left === 0) {
           timer.classList.add("expired");
-          shown.textContent = "0 — time is up";
+          shown.textContent = timer.getAttribute("data-expired-text") || "0 — time is up";
           clearInterval(tick);
         }
       }, 1000);

@@ -17,7 +17,7 @@
     });
     window.Plotly.newPlot(element, traces, {
       barmode: "group", paper_bgcolor: "#1b2b4d", plot_bgcolor: "#1b2b4d",
-      font: { color: "#eef2fb" }, yaxis: { title: { text: "right (%)" }, range: [0, 100] },
+      font: { color: "#eef2fb" }, yaxis: { title: { text: element.getAttribute("data-text-axis") || "right (%)" }, range: [0, 100] },
       margin: { t: 20, r: 10, b: 50, l: 60 }, legend: { orientation: "h" }
     }, { displaylogo: false, responsive: true });
   });
