@@ -185,6 +185,20 @@ class CpuMeter:
         return sum(value - self.start.get(pid, 0.0) for pid, value in self.last.items())
 
 
+def system_cpu_seconds() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine since boot, from /proc/stat.
+
+    Busy is user + nice + system + irq + softirq + steal; idle is idle + iowait.
+    The difference of two readings says how much of the cores a piece of work
+    left unused, whoever else ran.
+    """
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(value) for value in fields[:8]]
+    user, nice, system, idle, iowait, irq, softirq, steal = ticks
+    per_second = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq + steal) / per_second, (idle + iowait) / per_second
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak resident set) of a process, in kB; {} when it is gone."""
     values = {}

@@ -325,15 +325,22 @@ def reset_predictions(dataset) -> None:
         cursor.execute(f"VACUUM {Prediction._meta.db_table}")
 
 
-CHUNK_LINE = re.compile(r"batch (\d+) rows (\d+)-(\d+): (\d+) showers in ([\d.]+)s")
+CHUNK_LINE = re.compile(
+    r"batch (\d+) rows (\d+)-(\d+): (\d+) showers in (?P<total>[\d.]+)s "
+    r"\(load (?P<load>[\d.]+)s, read (?P<read>[\d.]+)s, predict (?P<predict>[\d.]+)s, "
+    r"write (?P<write>[\d.]+)s, commit (?P<commit>[\d.]+)s"
+)
+CHUNK_STAGES = ("total", "load", "read", "predict", "write", "commit")
 
 
-def _worker_chunk_times(log_path) -> list[float]:
+def _worker_chunk_times(log_path) -> dict[str, list[float]]:
+    """Each stage's seconds per chunk, from the worker's log lines (services.predict_chunk)."""
     try:
         text = log_path.read_text(errors="replace")
     except OSError:
-        return []
-    return [float(match[4]) for match in CHUNK_LINE.findall(text)]
+        return {}
+    matches = list(CHUNK_LINE.finditer(text))
+    return {stage: [float(match[stage]) for match in matches] for stage in CHUNK_STAGES}
 
 
 def database_backends() -> list[int]:
@@ -346,6 +353,12 @@ def database_backends() -> list[int]:
             "AND pid <> pg_backend_pid()"
         )
         return [pid for (pid,) in cursor.fetchall()]
+
+
+def _busy_share(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """The share of the machine's CPU time that was busy between two readings."""
+    busy, idle = after[0] - before[0], after[1] - before[1]
+    return round(busy / (busy + idle), 3) if busy + idle > 0 else 0.0
 
 
 def bench_precompute(context: dict) -> dict:
@@ -365,7 +378,7 @@ def bench_precompute(context: dict) -> dict:
     from classify.forests import load_forest, predict_features
     from classify.hadronic_models import HADRONIC_MODELS
     from classify.models import PrecomputeBatch, Prediction
-    from classify.services import CHUNK_SIZE, start_precompute
+    from classify.services import CHUNK_SIZE, start_precompute_many
     from kascade_game.celery import app
 
     dataset, created_s = bench_dataset(context)
@@ -394,7 +407,10 @@ def bench_precompute(context: dict) -> dict:
             predict_features(forest, features)
 
     cpu_started = time.process_time()
+    machine_before = infra.system_cpu_seconds()
     raw_s, raw_runs = _median_time(raw)
+    machine_after = infra.system_cpu_seconds()
+    result["raw_machine_busy_share"] = _busy_share(machine_before, machine_after)
     result["raw_cpu_seconds"] = round((time.process_time() - cpu_started) / REPEATS, 2)
     result["raw_seconds"] = round(raw_s, 3)
     result["raw_runs"] = raw_runs
@@ -419,9 +435,12 @@ def bench_precompute(context: dict) -> dict:
             for pid in [worker.pid, *infra.descendants(worker.pid)]
         }
         log("worker ready; dispatching")
+        machine_before = infra.system_cpu_seconds()
         started = time.perf_counter()
-        for key in HADRONIC_MODELS:
-            start_precompute(dataset_id=dataset.id, hadronic_model=key, eager=False)
+        # As after an import: one group of chunks, each chunk for the three forests.
+        start_precompute_many(
+            dataset_id=dataset.id, hadronic_models=list(HADRONIC_MODELS), eager=False
+        )
         result["dispatch_seconds"] = round(time.perf_counter() - started, 3)
         last_sample = 0.0
         statuses = []
@@ -447,6 +466,9 @@ def bench_precompute(context: dict) -> dict:
                 last_sample = now
             time.sleep(0.05)
         wall = time.perf_counter() - started
+        result["pipeline_machine_busy_share"] = _busy_share(
+            machine_before, infra.system_cpu_seconds()
+        )
         tracker.sample()
         cpu.sample([worker.pid, *infra.descendants(worker.pid)])
         database_cpu.sample(database_backends())
@@ -468,12 +490,16 @@ def bench_precompute(context: dict) -> dict:
     result["predictions_stored"] = stored
     result["batch_errors"] = sum(errors for *_, errors in statuses)
     chunk_times = _worker_chunk_times(worker_log)
-    if chunk_times:
+    if chunk_times.get("total"):
         result["worker_chunks"] = {
-            "count": len(chunk_times),
-            "median_s": round(statistics.median(chunk_times), 3),
-            "max_s": round(max(chunk_times), 3),
-            "sum_s": round(sum(chunk_times), 2),
+            "count": len(chunk_times["total"]),
+            "median_s": round(statistics.median(chunk_times["total"]), 3),
+            "max_s": round(max(chunk_times["total"]), 3),
+            "sum_s": round(sum(chunk_times["total"]), 2),
+            "stage_sum_s": {stage: round(sum(chunk_times[stage]), 2) for stage in CHUNK_STAGES[1:]},
+            "stage_median_s": {
+                stage: round(statistics.median(chunk_times[stage]), 3) for stage in CHUNK_STAGES[1:]
+            },
         }
     log(
         f"pipeline: {wall:.2f} s → {result['pipeline_showers_per_s']:.0f}/s, "

@@ -14,6 +14,12 @@ class ClassifyConfig(AppConfig):
     verbose_name = "Showers and classifiers"
 
     def ready(self) -> None:
-        from .signals import forest_activated
+        from django.db.models.signals import pre_delete
+
+        from .models import Dataset
+        from .signals import forest_activated, lock_dataset_before_delete
 
         forest_activated.connect(warm_explore_after_activation, dispatch_uid="warm-explore")
+        pre_delete.connect(
+            lock_dataset_before_delete, sender=Dataset, dispatch_uid="lock-dataset-before-delete"
+        )

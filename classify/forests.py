@@ -216,8 +216,11 @@ def save_forest(forest: TrainedForest, directory: Path | None = None) -> tuple[P
         "hadronic_model": forest.hadronic_model,
     }
     # Written beside and renamed, so a worker never loads a half-written file.
+    # Uncompressed: 14 MB instead of 5.6 MB, but a worker loads it in 55–65 ms
+    # instead of 107–112 ms (zlib level 3), and each worker process loads each
+    # forest once (measured on this project's forests, 200 trees).
     temporary = model_path.with_suffix(".joblib.tmp")
-    joblib.dump(payload, temporary, compress=3)
+    joblib.dump(payload, temporary, compress=0)
     temporary.replace(model_path)
     card = {**forest.card, "model_file_bytes": model_path.stat().st_size}
     card_path.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")

@@ -1,7 +1,8 @@
 """Celery tasks that precompute every forest's answer for every shower.
 
-The request path never runs a forest: these tasks do, in chunks of
-`services.CHUNK_SIZE` showers. Each chunk is idempotent (rows that exist are left alone,
+The request path never runs a forest: these tasks do, in chunks of at most
+`services.CHUNK_SIZE` showers, each chunk for every forest whose batch of the
+dataset has work (the features are read once). Each chunk is idempotent (rows that exist are left alone,
 on the unique (shower, model, version)), so a redelivered message or a re-run
 never duplicates a row; `acks_late` with `reject_on_worker_lost` puts a chunk
 back on the queue when its worker dies.
@@ -26,12 +27,22 @@ logger = logging.getLogger(__name__)
 TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
+def _batch_ids(value) -> list[int]:
+    """A chunk names one batch (messages queued before chunks served several) or a list."""
+    if value is None:
+        return []
+    return [int(value)] if isinstance(value, int) else [int(batch_id) for batch_id in value]
+
+
 class BatchChunkTask(Task):
-    """Counts a chunk that failed for good (after its retries) on its batch's progress."""
+    """Counts a chunk that failed for good (after its retries) on its batches' progress."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        batch_id = args[0] if args else kwargs.get("batch_id")
-        if batch_id is not None:
+        if isinstance(exc, services.ChunkFailed):
+            for batch_id, error in exc.errors.items():
+                services.record_batch_error(batch_id=batch_id, error=error)
+            return
+        for batch_id in _batch_ids(args[0] if args else kwargs.get("batch_ids")):
             services.record_batch_error(batch_id=batch_id, error=f"{exc.__class__.__name__}: {exc}")
 
 
@@ -46,9 +57,11 @@ class BatchChunkTask(Task):
     retry_jitter=True,
     max_retries=6,
 )
-def predict_chunk(batch_id: int, row_start: int, row_stop: int) -> int:
-    """Predict showers with row_start <= row < row_stop of the batch's dataset."""
-    return services.predict_chunk(batch_id=batch_id, row_start=row_start, row_stop=row_stop)
+def predict_chunk(batch_ids, row_start: int, row_stop: int) -> int:
+    """Predict showers with row_start <= row < row_stop of the batches' dataset, per batch."""
+    return services.predict_chunk(
+        batch_ids=_batch_ids(batch_ids), row_start=row_start, row_stop=row_stop
+    )
 
 
 @shared_task(
@@ -61,6 +74,18 @@ def predict_chunk(batch_id: int, row_start: int, row_stop: int) -> int:
 def finish_batch(_chunk_results, batch_id: int) -> str:
     """The chord's callback: marks the batch complete once every row is there."""
     return services.finish_batch(batch_id=batch_id)
+
+
+@shared_task(
+    name="classify.finish_batches",
+    acks_late=True,
+    autoretry_for=TRANSIENT_DATABASE_ERRORS,
+    retry_backoff=True,
+    max_retries=6,
+)
+def finish_batches(_chunk_results, batch_ids) -> list[str]:
+    """The chord's callback of a chunk group: marks each batch complete once its rows are there."""
+    return services.finish_batches(batch_ids=_batch_ids(batch_ids))
 
 
 @shared_task(name="classify.precompute_predictions")

@@ -235,6 +235,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
     "unacked_restore_throttle": int(os.environ.get("CELERY_RESTORE_THROTTLE", "10")),
 }
+# Worker processes that take precompute chunks at once (pods × --concurrency): a
+# batch is cut into a multiple of this many equal chunks, so no slot idles while
+# the last chunk runs (classify/services.py, _chunk_bounds).
+PRECOMPUTE_WORKER_SLOTS = max(1, int(os.environ.get("PRECOMPUTE_WORKER_SLOTS", "2")))
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -73,8 +73,8 @@ def test_a_chunk_run_twice_writes_each_row_once_with_probabilities_summing_to_on
         .order_by("id")
         .values_list("id", "prob_fe")
     )
-    predict_chunk(batch_id=batch.id, row_start=0, row_stop=50)
-    predict_chunk(batch_id=batch.id, row_start=40, row_stop=120)
+    predict_chunk(batch_ids=[batch.id], row_start=0, row_stop=50)
+    predict_chunk(batch_ids=[batch.id], row_start=40, row_stop=120)
     after = list(
         Prediction.objects.filter(shower__dataset=dataset)
         .order_by("id")
@@ -99,10 +99,10 @@ def test_a_new_forest_version_serves_only_once_it_has_answered_every_shower():
     batch = PrecomputeBatch.objects.create(
         dataset=dataset, hadronic_model=key, model_version=current, total=200, chunks_total=2
     )
-    predict_chunk(batch_id=batch.id, row_start=0, row_stop=100)
+    predict_chunk(batch_ids=[batch.id], row_start=0, row_stop=100)
     assert not activate_if_complete(key, current)
     assert ForestVersion.objects.get(hadronic_model=key, active=True).version == "old-version"
-    predict_chunk(batch_id=batch.id, row_start=100, row_stop=200)
+    predict_chunk(batch_ids=[batch.id], row_start=100, row_stop=200)
     assert ForestVersion.objects.get(hadronic_model=key, active=True).version == current
     batch.refresh_from_db()
     assert batch.status == PrecomputeBatch.Status.DONE and batch.done == 200
@@ -248,14 +248,14 @@ def test_overlapping_and_repeated_chunks_write_and_count_each_row_once():
         dataset=dataset, hadronic_model=key, model_version=version, total=200, chunks_total=2
     )
     with CaptureQueriesContext(connection) as first:
-        predict_chunk(batch_id=batch.id, row_start=0, row_stop=120)
+        predict_chunk(batch_ids=[batch.id], row_start=0, row_stop=120)
     with CaptureQueriesContext(connection) as overlapping:
-        predict_chunk(batch_id=batch.id, row_start=100, row_stop=200)
+        predict_chunk(batch_ids=[batch.id], row_start=100, row_stop=200)
     if connection.vendor == "postgresql":
         staged = [query["sql"] for query in overlapping if "prediction_stage" in query["sql"]]
         assert staged, "rows 100-119 exist: the direct COPY must give way to the staging table"
         assert not [query for query in first if "prediction_stage" in query["sql"]]
-    predict_chunk(batch_id=batch.id, row_start=0, row_stop=120)  # redelivered after its commit
+    predict_chunk(batch_ids=[batch.id], row_start=0, row_stop=120)  # redelivered after its commit
 
     batch.refresh_from_db()
     rows = Prediction.objects.filter(shower__dataset=dataset, hadronic_model=key)
@@ -320,4 +320,136 @@ def test_prediction_rows_carry_only_the_indexes_their_queries_use():
     assert ("shower_id",) not in indexed, "the unique index already leads with shower_id"
     assert ("hadronic_model", "model_version") not in indexed
     foreign = [c for c in constraints.values() if c["foreign_key"]]
-    assert [c["foreign_key"] for c in foreign] == [("classify_shower", "id")]
+    assert foreign == [], "the shower reference is kept by the dataset lock, not a trigger per row"
+
+
+def test_chunks_are_equal_and_come_in_multiples_of_the_worker_slots():
+    from classify.services import _chunk_bounds
+
+    for total, size, slots in [
+        (100_000, 20_000, 2),
+        (600, 150, 2),
+        (3000, 100, 4),
+        (7, 2, 3),
+        (1, 50, 2),
+    ]:
+        bounds = _chunk_bounds(total, size, slots)
+        assert bounds[0][0] == 0 and bounds[-1][1] == total
+        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+        lengths = [stop - start for start, stop in bounds]
+        assert max(lengths) <= size and max(lengths) - min(lengths) <= 1
+        assert len(bounds) == 1 or len(bounds) % slots == 0
+    assert [stop - start for start, stop in _chunk_bounds(100_000, 20_000, 2)] == [
+        16_666,
+        16_667,
+        16_667,
+        16_666,
+        16_667,
+        16_667,
+    ]
+    assert _chunk_bounds(0, 20_000, 2) == []
+
+
+@pytest.mark.django_db
+def test_one_chunk_reads_its_showers_once_for_every_forest(monkeypatch):
+    from classify import services
+
+    reads = []
+    real_read = services.dataset_features
+
+    def counting_read(dataset_id, *, row_range):
+        reads.append(row_range)
+        return real_read(dataset_id, row_range=row_range)
+
+    monkeypatch.setattr(services, "dataset_features", counting_read)
+    dataset = small_dataset("batch-shared-read", 160, 41)
+    batches = services.start_precompute_many(
+        dataset_id=dataset.id, hadronic_models=list(HADRONIC_MODELS), eager=True, chunk_size=40
+    )
+    assert [batch.hadronic_model for batch in batches] == list(HADRONIC_MODELS)
+    assert all(b.status == PrecomputeBatch.Status.DONE and b.done == 160 for b in batches)
+    assert reads == [(0, 40), (40, 80), (80, 120), (120, 160)], "each chunk read once"
+    assert_exactly_one_row_per_shower_model_version(dataset)
+
+
+@pytest.mark.django_db
+def test_a_stale_forest_fails_its_own_batch_and_the_chunk_still_serves_the_others():
+    from classify.tasks import predict_chunk as predict_chunk_task
+
+    dataset = small_dataset("batch-stale-one", 40, 42)
+    good_key = "qgsjet-ii-04"
+    good = PrecomputeBatch.objects.create(
+        dataset=dataset,
+        hadronic_model=good_key,
+        model_version=read_card(good_key)["version"],
+        total=40,
+    )
+    stale = PrecomputeBatch.objects.create(
+        dataset=dataset, hadronic_model="epos-lhc", model_version="not-on-disk", total=40
+    )
+    result = predict_chunk_task.apply(args=([good.id, stale.id], 0, 40), throw=False)
+    assert result.failed()
+    good.refresh_from_db()
+    stale.refresh_from_db()
+    assert good.done == 40 and good.errors == 0 and good.status == PrecomputeBatch.Status.DONE
+    assert stale.errors == 1 and "StaleForest" in stale.last_error and stale.done == 0
+    assert Prediction.objects.filter(shower__dataset=dataset, hadronic_model=good_key).count() == 40
+    assert not Prediction.objects.filter(model_version="not-on-disk").exists()
+
+
+@pytest.mark.django_db
+def test_deleting_a_dataset_deletes_its_predictions():
+    dataset = small_dataset("batch-delete", 50, 43)
+    start_precompute(dataset_id=dataset.id, hadronic_model="sibyll-2.3c", eager=True)
+    shower_ids = list(dataset.showers.values_list("id", flat=True))
+    assert Prediction.objects.filter(shower_id__in=shower_ids).count() == 50
+    dataset.delete()
+    assert not Prediction.objects.filter(shower_id__in=shower_ids).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dataset_deleted_while_a_chunk_writes_leaves_no_prediction_behind():
+    """The chunk holds its dataset's row (FOR KEY SHARE) while it writes; the deletion
+    locks that row first, waits for the chunk's commit and then deletes its rows too."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from classify.services import hold_dataset, write_predictions
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time; the PostgreSQL pass runs this")
+    dataset = small_dataset("batch-delete-race", 30, 44)
+    shower_ids = list(dataset.showers.order_by("row").values_list("id", flat=True))
+    deleted = threading.Event()
+    errors = []
+
+    def delete_dataset():
+        from django.db import connection as thread_connection
+
+        try:
+            Dataset.objects.filter(id=dataset.id).delete()
+            deleted.set()
+        except Exception as error:  # reported by the main thread
+            errors.append(error)
+        finally:
+            thread_connection.close()
+
+    import numpy as np
+
+    with transaction.atomic():
+        assert hold_dataset(dataset.id)
+        deleter = threading.Thread(target=delete_dataset)
+        deleter.start()
+        assert not deleted.wait(1.0), "the deletion must wait for the writing chunk"
+        write_predictions(
+            shower_ids=np.array(shower_ids, dtype=np.int64),
+            probabilities=np.full((len(shower_ids), 5), 0.2),
+            hadronic_model="epos-lhc",
+            model_version="race-test",
+        )
+    deleter.join(timeout=30)
+    assert not errors and deleted.is_set()
+    assert not Prediction.objects.filter(shower_id__in=shower_ids).exists()
+    with transaction.atomic():
+        assert not hold_dataset(dataset.id), "a chunk arriving after the deletion writes nothing"

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from classify.forests import ForestMissing
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.models import Dataset, PrecomputeBatch
-from classify.services import current_version, start_precompute
+from classify.services import current_version, start_precompute_many
 
 
 class Command(BaseCommand):
@@ -33,20 +33,24 @@ class Command(BaseCommand):
         unknown = [key for key in keys if key not in HADRONIC_MODELS]
         if unknown:
             raise CommandError(f"unknown hadronic model(s): {', '.join(unknown)}")
-        batch_ids = []
         for key in keys:
             try:
                 current_version(key)
             except ForestMissing as problem:
                 raise CommandError(str(problem)) from None
-            for dataset in datasets:
-                batch = start_precompute(
-                    dataset_id=dataset.id,
-                    hadronic_model=key,
-                    eager=True if options["in_process"] else None,
-                )
+        batch_ids = []
+        for dataset in datasets:
+            # One group of chunks per dataset: each chunk serves every forest asked for.
+            batches = start_precompute_many(
+                dataset_id=dataset.id,
+                hadronic_models=keys,
+                eager=True if options["in_process"] else None,
+            )
+            for batch in batches:
                 batch_ids.append(batch.id)
-                self.stdout.write(f"{dataset.name} × {key}@{batch.model_version}: {batch.status}")
+                self.stdout.write(
+                    f"{dataset.name} × {batch.hadronic_model}@{batch.model_version}: {batch.status}"
+                )
         if options["wait"]:
             self.wait_for(batch_ids, timeout=options["timeout"])
 
