@@ -37,6 +37,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Floor, Least
+from django.utils.translation import gettext as _
 
 from .columns import COLUMN_BY_KCDC, KCDC_COLUMNS
 from .hadronic_models import HADRONIC_MODELS
@@ -119,7 +120,8 @@ def sort_field(dataset: Dataset, sort: str) -> str:
     column = COLUMN_BY_KCDC.get(sort)
     if column is None:
         raise BadParameter(
-            f"cannot sort by {sort!r}; choose one of {', '.join(sort_keys(dataset))}"
+            _("cannot sort by %(sort)s; choose one of %(choices)s")
+            % {"sort": repr(sort), "choices": ", ".join(sort_keys(dataset))}
         )
     return column.field
 
@@ -128,7 +130,8 @@ def column_spec(name: str):
     column = COLUMN_BY_KCDC.get(name)
     if column is None:
         raise BadParameter(
-            f"unknown column {name!r}; choose one of {', '.join(c.kcdc for c in KCDC_COLUMNS)}"
+            _("unknown column %(column)s; choose one of %(choices)s")
+            % {"column": repr(name), "choices": ", ".join(c.kcdc for c in KCDC_COLUMNS)}
         )
     return column
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def warm_explore_after_activation(sender, **kwargs) -> None:
@@ -11,7 +12,7 @@ def warm_explore_after_activation(sender, **kwargs) -> None:
 
 class ClassifyConfig(AppConfig):
     name = "classify"
-    verbose_name = "Showers and classifiers"
+    verbose_name = _("Showers and classifiers")
 
     def ready(self) -> None:
         from django.db.models.signals import pre_delete

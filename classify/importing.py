@@ -1,7 +1,10 @@
 """Reading KCDC CSV exports: validate everything first, then write in one transaction.
 
 A refused file writes nothing. Every refusal names the line and the column,
-so a user can find the bad cell in a spreadsheet.
+so a user can find the bad cell in a spreadsheet. Refusals are written in the
+active language (the staff member's on the upload page; English on the command
+line, where no language is activated); their values are named placeholders, so a
+translation may put them in any order.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .columns import COLUMN_BY_KCDC, KCDC_COLUMNS, KCDC_NAMES
+from .descriptions import IMPORTED
 from .models import HADRONIC_MODEL_CHOICES, Dataset, Shower
 
 DEFAULT_MAX_IMPORT_BYTES = 64 * 1024 * 1024
@@ -67,18 +74,36 @@ def max_import_bytes() -> int:
     return int(getattr(settings, "IMPORT_MAX_BYTES", DEFAULT_MAX_IMPORT_BYTES))
 
 
+def too_large(size: int, limit: int) -> str:
+    """The refusal of a file or upload of `size` bytes over the `limit`, in megabytes."""
+    return _("the file is %(size)s MB; the limit is %(limit)s MB") % {
+        "size": number_format(round(size / 1e6, 1), decimal_pos=1),
+        "limit": number_format(round(limit / 1e6), decimal_pos=0),
+    }
+
+
+def _at(line: int, column: str) -> dict[str, object]:
+    return {"line": line, "column": column}
+
+
 def _decode(raw: bytes) -> str:
     try:
         text = codecs.decode(raw, "utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise ImportRefused(
-            f"line {line}: the file is not UTF-8 text (byte 0x{raw[error.start]:02x}); "
-            "export the CSV again as UTF-8"
+            _(
+                "line %(line)s: the file is not UTF-8 text (byte 0x%(byte)s); "
+                "export the CSV again as UTF-8"
+            )
+            % {"line": line, "byte": f"{raw[error.start]:02x}"}
         ) from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        raise ImportRefused(f"line {line}: the file contains NUL bytes; it is not a CSV text file")
+        raise ImportRefused(
+            _("line %(line)s: the file contains NUL bytes; it is not a CSV text file")
+            % {"line": line}
+        )
     return text
 
 
@@ -86,8 +111,11 @@ def _label_value(raw: str, *, line: int, column: str) -> str:
     group = MASS_GROUP_ALIASES.get(raw.strip().lower())
     if group is None:
         raise ImportRefused(
-            f"line {line}, column {column}: {raw.strip()!r} is not a mass group "
-            "(use p, He, C, Si or Fe)"
+            _(
+                "line %(line)s, column %(column)s: %(value)s is not a mass group "
+                "(use p, He, C, Si or Fe)"
+            )
+            % {**_at(line, column), "value": repr(raw.strip())}
         )
     return group
 
@@ -95,19 +123,36 @@ def _label_value(raw: str, *, line: int, column: str) -> str:
 def _number(raw: str, *, line: int, column: str) -> float:
     text = raw.strip()
     if text == "":
-        raise ImportRefused(f"line {line}, column {column}: the value is missing")
+        raise ImportRefused(
+            _("line %(line)s, column %(column)s: the value is missing") % _at(line, column)
+        )
     try:
         value = float(text)
     except ValueError:
         shown = text if len(text) <= 30 else text[:27] + "..."
-        raise ImportRefused(f"line {line}, column {column}: {shown!r} is not a number") from None
+        raise ImportRefused(
+            _("line %(line)s, column %(column)s: %(value)s is not a number")
+            % {**_at(line, column), "value": repr(shown)}
+        ) from None
     if not math.isfinite(value):
-        raise ImportRefused(f"line {line}, column {column}: {text} is not a finite number")
+        raise ImportRefused(
+            _("line %(line)s, column %(column)s: %(value)s is not a finite number")
+            % {**_at(line, column), "value": text}
+        )
     spec = COLUMN_BY_KCDC[column]
     if not spec.minimum <= value <= spec.maximum:
         raise ImportRefused(
-            f"line {line}, column {column}: {text} is outside the allowed range "
-            f"{spec.minimum:g} … {spec.maximum:g} {spec.unit}"
+            _(
+                "line %(line)s, column %(column)s: %(value)s is outside the allowed range "
+                "%(minimum)s … %(maximum)s %(unit)s"
+            )
+            % {
+                **_at(line, column),
+                "value": text,
+                "minimum": f"{spec.minimum:g}",
+                "maximum": f"{spec.maximum:g}",
+                "unit": spec.unit,
+            }
         )
     return value
 
@@ -118,17 +163,17 @@ def parse_kcdc_csv(
     """Check a whole KCDC CSV export and return its rows, or raise ImportRefused."""
     limit = max_import_bytes()
     if len(raw) > limit:
-        raise ImportRefused(
-            f"the file is {len(raw) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB"
-        )
+        raise ImportRefused(too_large(len(raw), limit))
     text = _decode(raw)
     if not text.strip():
-        raise ImportRefused("the file is empty")
+        raise ImportRefused(_("the file is empty"))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [name.strip() for name in next(reader)]
     except csv.Error as error:
-        raise ImportRefused(f"line 1: the header is not valid CSV ({error})") from None
+        raise ImportRefused(
+            _("line 1: the header is not valid CSV (%(error)s)") % {"error": error}
+        ) from None
     _check_header(header, label_column=label_column, ignore_unknown=ignore_unknown)
     index = {name: position for position, name in enumerate(header)}
     rows: list[dict[str, float | str]] = []
@@ -139,10 +184,17 @@ def parse_kcdc_csv(
                 continue
             if len(record) != len(header):
                 raise ImportRefused(
-                    f"line {line}: {len(record)} values, but the header has {len(header)} columns"
+                    ngettext(
+                        "line %(line)s: %(values)s value, but the header has %(columns)s columns",
+                        "line %(line)s: %(values)s values, but the header has %(columns)s columns",
+                        len(record),
+                    )
+                    % {"line": line, "values": len(record), "columns": len(header)}
                 )
             if [cell.strip() for cell in record] == header:
-                raise ImportRefused(f"line {line}: the header is repeated inside the file")
+                raise ImportRefused(
+                    _("line %(line)s: the header is repeated inside the file") % {"line": line}
+                )
             row: dict[str, float | str] = {
                 name: _number(record[index[name]], line=line, column=name) for name in KCDC_NAMES
             }
@@ -152,9 +204,12 @@ def parse_kcdc_csv(
                 )
             rows.append(row)
     except csv.Error as error:
-        raise ImportRefused(f"line {reader.line_num}: not valid CSV ({error})") from None
+        raise ImportRefused(
+            _("line %(line)s: not valid CSV (%(error)s)")
+            % {"line": reader.line_num, "error": error}
+        ) from None
     if not rows:
-        raise ImportRefused("the file has a header but no data rows")
+        raise ImportRefused(_("the file has a header but no data rows"))
     return ParsedShowers(rows=rows, labelled=bool(label_column))
 
 
@@ -162,21 +217,34 @@ def _check_header(header: list[str], *, label_column: str | None, ignore_unknown
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise ImportRefused(f"line 1: column {name!r} appears twice in the header")
+            raise ImportRefused(
+                _("line 1: column %(column)s appears twice in the header") % {"column": repr(name)}
+            )
         seen.add(name)
     missing = [name for name in KCDC_NAMES if name not in seen]
     if missing:
         raise ImportRefused(
-            f"line 1: missing column(s) {', '.join(missing)}; a KCDC export has "
-            f"{', '.join(KCDC_NAMES)}"
+            _("line 1: missing column(s) %(missing)s; a KCDC export has %(expected)s")
+            % {"missing": ", ".join(missing), "expected": ", ".join(KCDC_NAMES)}
         )
     allowed = set(KCDC_NAMES) | ({label_column} if label_column else set())
     unknown = [name for name in header if name not in allowed]
     if unknown and not ignore_unknown:
-        hint = "" if label_column else " (pass --label-column for a label column)"
-        raise ImportRefused(f"line 1: unknown column(s) {', '.join(map(repr, unknown))}{hint}")
+        names = {"unknown": ", ".join(map(repr, unknown))}
+        if label_column:
+            raise ImportRefused(_("line 1: unknown column(s) %(unknown)s") % names)
+        raise ImportRefused(
+            _(
+                "line 1: unknown column(s) %(unknown)s (a column with the true mass groups "
+                "is imported when it is named as the label column)"
+            )
+            % names
+        )
     if label_column and label_column not in seen:
-        raise ImportRefused(f"line 1: the label column {label_column!r} is not in the header")
+        raise ImportRefused(
+            _("line 1: the label column %(column)s is not in the header")
+            % {"column": repr(label_column)}
+        )
 
 
 def import_showers(
@@ -190,16 +258,22 @@ def import_showers(
     """Validate a KCDC CSV export and store it as a dataset, all or nothing."""
     name = name.strip()
     if not name:
-        raise ImportRefused("a dataset needs a name")
-    if len(name) > Dataset._meta.get_field("name").max_length:
-        raise ImportRefused("the dataset name is longer than 100 characters")
-    valid_models = [key for key, _ in HADRONIC_MODEL_CHOICES]
+        raise ImportRefused(_("a dataset needs a name"))
+    longest = Dataset._meta.get_field("name").max_length
+    if len(name) > longest:
+        raise ImportRefused(
+            _("the dataset name is longer than %(limit)s characters") % {"limit": longest}
+        )
+    valid_models = [key for key, _label in HADRONIC_MODEL_CHOICES]
     if hadronic_model and hadronic_model not in valid_models:
         raise ImportRefused(
-            f"unknown hadronic model {hadronic_model!r}; use one of {', '.join(valid_models)}"
+            _("unknown hadronic model %(model)s; use one of %(models)s")
+            % {"model": repr(hadronic_model), "models": ", ".join(valid_models)}
         )
     if Dataset.objects.filter(name=name).exists():
-        raise ImportRefused(f"a dataset named {name!r} exists already; choose another name")
+        raise ImportRefused(
+            _("a dataset named %(name)s exists already; choose another name") % {"name": repr(name)}
+        )
     parsed = parse_kcdc_csv(raw, label_column=label_column)
     with transaction.atomic():
         dataset = Dataset.objects.create(
@@ -207,7 +281,8 @@ def import_showers(
             source=Dataset.Source.IMPORTED,
             purpose=Dataset.Purpose.EXPLORE,
             hadronic_model=hadronic_model or "",
-            description=description or f"Imported KCDC export ({len(parsed.rows)} showers).",
+            # Stored in English; shown in the visitor's language (classify.descriptions).
+            description=description or IMPORTED % {"count": len(parsed.rows)},
             labelled=parsed.labelled,
             shower_count=len(parsed.rows),
         )
@@ -241,5 +316,5 @@ def read_file_bytes(path: Path | str | BinaryIO) -> bytes:
     file_path = Path(path)
     size = file_path.stat().st_size
     if size > limit:
-        raise ImportRefused(f"the file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB")
+        raise ImportRefused(too_large(size, limit))
     return file_path.read_bytes()

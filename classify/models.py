@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .columns import KCDC_COLUMNS
 
 MASS_GROUP_CHOICES = [
-    ("p", "proton"),
-    ("He", "helium"),
-    ("C", "carbon/oxygen"),
-    ("Si", "silicon"),
-    ("Fe", "iron"),
+    ("p", _("proton")),
+    ("He", _("helium")),
+    ("C", _("carbon/oxygen")),
+    ("Si", _("silicon")),
+    ("Fe", _("iron")),
 ]
 HADRONIC_MODEL_CHOICES = [
     ("qgsjet-ii-04", "QGSJet-II.04"),
@@ -28,32 +30,38 @@ HADRONIC_MODEL_CHOICES = [
 
 class Dataset(models.Model):
     class Source(models.TextChoices):
-        SIMULATED = "simulated", "simulated"
-        IMPORTED = "imported", "imported (KCDC)"
+        SIMULATED = "simulated", _("simulated")
+        IMPORTED = "imported", _("imported (KCDC)")
 
     class Purpose(models.TextChoices):
-        TRAINING = "training", "forest training set"
-        DECK = "deck", "game deck"
-        EXPLORE = "explore", "explore only"
+        TRAINING = "training", _("forest training set")
+        DECK = "deck", _("game deck")
+        EXPLORE = "explore", _("explore only")
 
-    name = models.CharField(max_length=100, unique=True)
-    source = models.CharField(max_length=16, choices=Source.choices)
-    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.EXPLORE)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    purpose = models.CharField(
+        _("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.EXPLORE
+    )
     hadronic_model = models.CharField(
+        _("hadronic model"),
         max_length=32,
         choices=HADRONIC_MODEL_CHOICES,
         blank=True,
         default="",
-        help_text="The model the showers were simulated with, when known.",
+        help_text=_("The model the showers were simulated with, when known."),
     )
-    description = models.TextField(blank=True, default="")
-    seed = models.BigIntegerField(null=True, blank=True)
-    labelled = models.BooleanField(default=False)
-    shower_count = models.PositiveIntegerField(default=0)
-    created = models.DateTimeField(auto_now_add=True)
+    # Stored in English; shown to visitors through classify.descriptions.describe().
+    description = models.TextField(_("description"), blank=True, default="")
+    seed = models.BigIntegerField(_("seed"), null=True, blank=True)
+    labelled = models.BooleanField(_("true mass groups known"), default=False)
+    shower_count = models.PositiveIntegerField(_("number of showers"), default=0)
+    created = models.DateTimeField(pgettext_lazy("point in time", "created"), auto_now_add=True)
 
     class Meta:
         ordering = ["source", "name"]
+        verbose_name = _("dataset")
+        verbose_name_plural = _("datasets")
 
     def __str__(self) -> str:
         return self.name
@@ -62,7 +70,10 @@ class Dataset(models.Model):
 # The true mass groups by mass (p, He, C, Si, Fe), unlabelled last: how the
 # Explore table sorts the group column, and the expression its index holds.
 MASS_ORDER = Case(
-    *(When(mass_group=group, then=Value(i)) for i, (group, _) in enumerate(MASS_GROUP_CHOICES)),
+    *(
+        When(mass_group=group, then=Value(i))
+        for i, (group, _label) in enumerate(MASS_GROUP_CHOICES)
+    ),
     default=Value(len(MASS_GROUP_CHOICES)),
     output_field=IntegerField(),
 )
@@ -90,23 +101,31 @@ def _sort_indexes() -> list[models.Index]:
 
 
 class Shower(models.Model):
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="showers")
-    row = models.PositiveIntegerField(help_text="Position in the dataset, from 0.")
-    lg_e = models.FloatField(help_text="log10(E / eV) of the primary")
-    core_x_m = models.FloatField()
-    core_y_m = models.FloatField()
-    zenith_deg = models.FloatField()
-    azimuth_deg = models.FloatField()
-    lg_n_e = models.FloatField()
-    lg_n_mu = models.FloatField()
-    age = models.FloatField()
-    mass_group = models.CharField(max_length=2, choices=MASS_GROUP_CHOICES, blank=True, default="")
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="showers", verbose_name=_("dataset")
+    )
+    row = models.PositiveIntegerField(_("row"), help_text=_("Position in the dataset, from 0."))
+    lg_e = models.FloatField(
+        _("energy (lgE)"), help_text=_("log10(E / eV) of the primary particle")
+    )
+    core_x_m = models.FloatField(_("core position X (m)"))
+    core_y_m = models.FloatField(_("core position Y (m)"))
+    zenith_deg = models.FloatField(_("zenith angle (°)"))
+    azimuth_deg = models.FloatField(_("azimuth (°)"))
+    lg_n_e = models.FloatField(_("electron number (lgNe)"))
+    lg_n_mu = models.FloatField(_("muon number (lgNmu)"))
+    age = models.FloatField(_("shower age"))
+    mass_group = models.CharField(
+        _("true mass group"), max_length=2, choices=MASS_GROUP_CHOICES, blank=True, default=""
+    )
     hadronic_model = models.CharField(
-        max_length=32, choices=HADRONIC_MODEL_CHOICES, blank=True, default=""
+        _("hadronic model"), max_length=32, choices=HADRONIC_MODEL_CHOICES, blank=True, default=""
     )
 
     class Meta:
         ordering = ["dataset", "row"]
+        verbose_name = _("shower")
+        verbose_name_plural = _("showers")
         indexes = _sort_indexes()
         constraints = [
             models.UniqueConstraint(fields=["dataset", "row"], name="shower_row_unique"),
@@ -154,14 +173,20 @@ class ForestVersion(models.Model):
     every shower, so the game never deals a card the new forest has not answered.
     """
 
-    hadronic_model = models.CharField(max_length=32, choices=HADRONIC_MODEL_CHOICES)
-    version = models.CharField(max_length=64)
-    accuracy = models.FloatField(null=True, blank=True)
-    active = models.BooleanField(default=False)
-    created = models.DateTimeField(auto_now_add=True)
-    activated = models.DateTimeField(null=True, blank=True)
+    hadronic_model = models.CharField(
+        _("hadronic model"), max_length=32, choices=HADRONIC_MODEL_CHOICES
+    )
+    version = models.CharField(_("version"), max_length=64)
+    accuracy = models.FloatField(_("accuracy"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=False)
+    created = models.DateTimeField(pgettext_lazy("point in time", "created"), auto_now_add=True)
+    activated = models.DateTimeField(
+        pgettext_lazy("point in time", "activated"), null=True, blank=True
+    )
 
     class Meta:
+        verbose_name = _("forest version")
+        verbose_name_plural = _("forest versions")
         constraints = [
             models.UniqueConstraint(
                 fields=["hadronic_model", "version"], name="forest_version_unique"
@@ -194,17 +219,24 @@ class Prediction(models.Model):
         related_name="predictions",
         db_index=False,
         db_constraint=False,
+        verbose_name=_("shower"),
     )
-    hadronic_model = models.CharField(max_length=32, choices=HADRONIC_MODEL_CHOICES)
-    model_version = models.CharField(max_length=64)
-    predicted_group = models.CharField(max_length=2, choices=MASS_GROUP_CHOICES)
-    prob_p = models.FloatField()
-    prob_he = models.FloatField()
-    prob_c = models.FloatField()
-    prob_si = models.FloatField()
-    prob_fe = models.FloatField()
+    hadronic_model = models.CharField(
+        _("hadronic model"), max_length=32, choices=HADRONIC_MODEL_CHOICES
+    )
+    model_version = models.CharField(_("forest version"), max_length=64)
+    predicted_group = models.CharField(
+        _("predicted group"), max_length=2, choices=MASS_GROUP_CHOICES
+    )
+    prob_p = models.FloatField(_("probability of p"))
+    prob_he = models.FloatField(_("probability of He"))
+    prob_c = models.FloatField(_("probability of C"))
+    prob_si = models.FloatField(_("probability of Si"))
+    prob_fe = models.FloatField(_("probability of Fe"))
 
     class Meta:
+        verbose_name = _("prediction")
+        verbose_name_plural = _("predictions")
         constraints = [
             models.UniqueConstraint(
                 fields=["shower", "hadronic_model", "model_version"], name="prediction_unique"
@@ -227,7 +259,7 @@ class Prediction(models.Model):
 
 # The PrecomputeBatch fields that count each predicted group.
 PREDICTED_COUNT_FIELDS: dict[str, str] = {
-    group: f"predicted_{group.lower()}" for group, _ in MASS_GROUP_CHOICES
+    group: f"predicted_{group.lower()}" for group, _label in MASS_GROUP_CHOICES
 }
 
 
@@ -235,34 +267,44 @@ class PrecomputeBatch(models.Model):
     """Progress of one precomputation (a dataset × forest version), readable by the web."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
+        PENDING = "pending", pgettext_lazy("batch status", "pending")
+        RUNNING = "running", pgettext_lazy("batch status", "running")
+        DONE = "done", pgettext_lazy("batch status", "done")
+        FAILED = "failed", pgettext_lazy("batch status", "failed")
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="batches")
-    hadronic_model = models.CharField(max_length=32, choices=HADRONIC_MODEL_CHOICES)
-    model_version = models.CharField(max_length=64)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
-    errors = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="batches", verbose_name=_("dataset")
+    )
+    hadronic_model = models.CharField(
+        _("hadronic model"), max_length=32, choices=HADRONIC_MODEL_CHOICES
+    )
+    model_version = models.CharField(_("forest version"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    total = models.PositiveIntegerField(_("showers to answer"), default=0)
+    done = models.PositiveIntegerField(_("showers answered"), default=0)
+    chunks_total = models.PositiveIntegerField(_("chunks in all"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    errors = models.PositiveIntegerField(_("errors"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
     # How many of the batch's showers the forest put in each group, counted with
     # the rows (same transaction), so the predicted composition of a dataset is
     # read here rather than aggregated over its predictions.
-    predicted_p = models.PositiveIntegerField(default=0)
-    predicted_he = models.PositiveIntegerField(default=0)
-    predicted_c = models.PositiveIntegerField(default=0)
-    predicted_si = models.PositiveIntegerField(default=0)
-    predicted_fe = models.PositiveIntegerField(default=0)
-    started = models.DateTimeField(auto_now_add=True)
-    finished = models.DateTimeField(null=True, blank=True)
+    predicted_p = models.PositiveIntegerField(_("predicted as p"), default=0)
+    predicted_he = models.PositiveIntegerField(_("predicted as He"), default=0)
+    predicted_c = models.PositiveIntegerField(_("predicted as C"), default=0)
+    predicted_si = models.PositiveIntegerField(_("predicted as Si"), default=0)
+    predicted_fe = models.PositiveIntegerField(_("predicted as Fe"), default=0)
+    started = models.DateTimeField(pgettext_lazy("point in time", "started"), auto_now_add=True)
+    finished = models.DateTimeField(
+        pgettext_lazy("point in time", "finished"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-started"]
+        verbose_name = _("prediction batch")
+        verbose_name_plural = _("prediction batches")
         constraints = [
             models.UniqueConstraint(
                 fields=["dataset", "hadronic_model", "model_version"], name="batch_unique"

@@ -26,14 +26,15 @@ from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from classify import aggregates
 from classify.aggregates import BadParameter
 from classify.columns import KCDC_COLUMNS
+from classify.descriptions import UPLOADED, describe
 from classify.hadronic_models import HADRONIC_MODELS
-from classify.importing import ImportRefused, import_showers, max_import_bytes
+from classify.importing import ImportRefused, import_showers, max_import_bytes, too_large
 from classify.models import HADRONIC_MODEL_CHOICES, Dataset
 from classify.physics import LN_A, MASS_GROUPS
 from classify.selectors import active_versions
@@ -67,13 +68,18 @@ def _int_param(request, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be a whole number, not {raw[:20]!r}") from None
+        raise BadRequest(
+            gettext("%(name)s must be a whole number, not %(value)s")
+            % {"name": name, "value": repr(raw[:20])}
+        ) from None
 
 
 def _direction(request) -> bool:
     raw = request.GET.get("dir", "asc") or "asc"
     if raw not in ("asc", "desc"):
-        raise BadRequest(f"dir must be asc or desc, not {raw[:20]!r}")
+        raise BadRequest(
+            gettext("dir must be asc or desc, not %(value)s") % {"value": repr(raw[:20])}
+        )
     return raw == "desc"
 
 
@@ -81,7 +87,10 @@ def _dataset_by_id(raw) -> Dataset:
     try:
         dataset_id = int(raw)
     except (TypeError, ValueError):
-        raise BadRequest(f"dataset must be a dataset number, not {str(raw)[:20]!r}") from None
+        raise BadRequest(
+            gettext("dataset must be a dataset number, not %(value)s")
+            % {"value": repr(str(raw)[:20])}
+        ) from None
     dataset = Dataset.objects.filter(id=dataset_id).first()
     if dataset is None:
         raise Http404("no such dataset")
@@ -320,6 +329,7 @@ def explore(request):
         "columns": KCDC_COLUMNS,
         "dataset_groups": dataset_groups(datasets),
         "dataset": dataset,
+        "dataset_description": describe(dataset.description) if dataset else "",
         "is_staff": request.user.is_staff,
     }
     if dataset is None:
@@ -431,19 +441,28 @@ def composition(request, dataset_id: int):
 
 
 class UploadForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="A new, unique name for the dataset.")
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=100,
+        help_text=gettext_lazy("A new, unique name for the dataset."),
+    )
     file = forms.FileField(
-        label="KCDC CSV file", help_text="Columns lgE, X, Y, Ze, Az, lgNe, lgNmu, Age."
+        label=gettext_lazy("KCDC CSV file"),
+        help_text=gettext_lazy("Columns lgE, X, Y, Ze, Az, lgNe, lgNmu, Age."),
     )
     label_column = forms.CharField(
+        label=gettext_lazy("Label column"),
         required=False,
         max_length=100,
-        help_text="Optional: the header of a column with the true mass group (p, He, C, Si, Fe).",
+        help_text=gettext_lazy(
+            "Optional: the header of a column with the true mass group (p, He, C, Si, Fe)."
+        ),
     )
     hadronic_model = forms.ChoiceField(
+        label=gettext_lazy("Hadronic model"),
         required=False,
-        choices=[("", "unknown / real data"), *HADRONIC_MODEL_CHOICES],
-        help_text="Optional: the model the showers were simulated with.",
+        choices=[("", gettext_lazy("unknown / real data")), *HADRONIC_MODEL_CHOICES],
+        help_text=gettext_lazy("Optional: the model the showers were simulated with."),
     )
 
 
@@ -477,14 +496,18 @@ def upload(request):
             request,
             UploadForm(),
             status=400,
-            error=f"the upload is {declared / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB",
+            error=gettext("the upload is %(size)s MB; the limit is %(limit)s MB")
+            % {
+                "size": number_format(round(declared / 1e6, 1), decimal_pos=1),
+                "limit": number_format(round(limit / 1e6), decimal_pos=0),
+            },
         )
     try:
         form = UploadForm(request.POST, request.FILES)
         valid = form.is_valid()
     except RequestDataTooBig:
         return _upload_page(
-            request, UploadForm(), status=400, error="the form fields are too large"
+            request, UploadForm(), status=400, error=gettext("the form fields are too large")
         )
     if not valid:
         return _upload_page(request, form, status=400)
@@ -494,7 +517,7 @@ def upload(request):
             request,
             form,
             status=400,
-            error=f"the file is {upload_file.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB",
+            error=too_large(upload_file.size, limit),
         )
     try:
         dataset = import_showers(
@@ -502,7 +525,7 @@ def upload(request):
             name=form.cleaned_data["name"],
             label_column=form.cleaned_data["label_column"].strip() or None,
             hadronic_model=form.cleaned_data["hadronic_model"] or None,
-            description=f"Uploaded by {request.user.get_username()} from {upload_file.name}.",
+            description=UPLOADED % {"user": request.user.get_username(), "file": upload_file.name},
         )
     except ImportRefused as refusal:
         return _upload_page(request, form, status=400, error=str(refusal))
@@ -512,14 +535,24 @@ def upload(request):
         logger.exception("could not start the predictions of dataset %s", dataset.id)
         messages.error(
             request,
-            f"{dataset.name}: imported, but the predictions could not be started; "
-            "run `manage.py precompute_predictions` or try again later.",
+            gettext(
+                "%(name)s: imported, but the predictions could not be started; "
+                "run `manage.py precompute_predictions` or try again later."
+            )
+            % {"name": dataset.name},
         )
     else:
         messages.success(
             request,
-            f"{dataset.name}: {dataset.shower_count:,} showers imported; "
-            "the forests are answering every shower.",
+            ngettext(
+                "%(name)s: %(count)s shower imported; the forests are answering it.",
+                "%(name)s: %(count)s showers imported; the forests are answering every shower.",
+                dataset.shower_count,
+            )
+            % {
+                "name": dataset.name,
+                "count": number_format(dataset.shower_count, force_grouping=True),
+            },
         )
     schedule_explore_warmup([dataset.id])  # the first visit of the new dataset is then quick
     return HttpResponseRedirect(f"{reverse('explore')}?dataset={dataset.id}#composition")

@@ -78,6 +78,9 @@ else:
     DEBUG = _env_bool("DEBUG", True)
 
 INSTALLED_APPS = [
+    # First, so that its registration/ templates (the password pages and the reset
+    # e-mail in the game's words and languages) take precedence over the admin's.
+    "kascade_game",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -87,7 +90,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_ratelimit",
-    "kascade_game",
     "classify",
     "leaderboard",
     "rooms",

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LeaderboardConfig(AppConfig):
     name = "leaderboard"
-    verbose_name = "Players and leaderboards"
+    verbose_name = _("Players and leaderboards")
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in

@@ -6,6 +6,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def new_player_slug() -> str:
@@ -15,23 +17,34 @@ def new_player_slug() -> str:
 class Player(models.Model):
     """A guest (nickname in the session) or the player of a registered account."""
 
-    nickname = models.CharField(max_length=24)
-    nickname_key = models.CharField(max_length=24, db_index=True, default="")
-    slug = models.CharField(max_length=16, unique=True, default=new_player_slug, editable=False)
+    nickname = models.CharField(_("nickname"), max_length=24)
+    nickname_key = models.CharField(
+        _("nickname for comparisons"), max_length=24, db_index=True, default=""
+    )
+    slug = models.CharField(
+        _("address of the public page"),
+        max_length=16,
+        unique=True,
+        default=new_player_slug,
+        editable=False,
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="player",
+        verbose_name=_("user account"),
     )
-    level = models.PositiveSmallIntegerField(default=1)
-    total_points = models.BigIntegerField(default=0)
-    rounds_finished = models.PositiveIntegerField(default=0)
-    tutorial_seen = models.BooleanField(default=False)
-    created = models.DateTimeField(auto_now_add=True)
+    level = models.PositiveSmallIntegerField(_("level"), default=1)
+    total_points = models.BigIntegerField(_("total points"), default=0)
+    rounds_finished = models.PositiveIntegerField(_("finished rounds"), default=0)
+    tutorial_seen = models.BooleanField(_("tutorial seen"), default=False)
+    created = models.DateTimeField(pgettext_lazy("point in time", "created"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("player")
+        verbose_name_plural = _("players")
         constraints = [
             models.CheckConstraint(condition=models.Q(level__gte=1), name="player_level_positive"),
         ]
@@ -47,17 +60,24 @@ class Player(models.Model):
 class ScoreEntry(models.Model):
     """One finished round's result; boards sum these."""
 
-    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="scores")
-    round = models.OneToOneField(
-        "kascade_game.Round", on_delete=models.CASCADE, related_name="score_entry"
+    player = models.ForeignKey(
+        Player, on_delete=models.CASCADE, related_name="scores", verbose_name=_("player")
     )
-    points = models.IntegerField()
-    correct = models.PositiveSmallIntegerField()
-    answered = models.PositiveSmallIntegerField()
-    finished = models.DateTimeField(db_index=True)
+    round = models.OneToOneField(
+        "kascade_game.Round",
+        on_delete=models.CASCADE,
+        related_name="score_entry",
+        verbose_name=_("round"),
+    )
+    points = models.IntegerField(_("points"))
+    correct = models.PositiveSmallIntegerField(_("right answers"))
+    answered = models.PositiveSmallIntegerField(_("answered cards"))
+    finished = models.DateTimeField(pgettext_lazy("point in time", "finished"), db_index=True)
 
     class Meta:
         indexes = [models.Index(fields=["finished", "player"])]
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
 
     def __str__(self) -> str:
         return f"{self.player} {self.points} ({self.finished:%Y-%m-%d})"

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, ngettext
 
 from .models import TEACHERS_GROUP, Room, TeacherRequest
 
@@ -13,9 +14,9 @@ class RoomAdmin(admin.ModelAdmin):
     readonly_fields = ("code", "created", "started", "closed")
 
 
-@admin.action(description="Approve: add to the teachers group")
+@admin.action(description=gettext_lazy("Approve: add to the teachers group"))
 def approve(modeladmin, request, queryset):
-    teachers, _ = Group.objects.get_or_create(name=TEACHERS_GROUP)
+    teachers, _created = Group.objects.get_or_create(name=TEACHERS_GROUP)
     count = 0
     for teacher_request in queryset.select_related("user"):
         teacher_request.user.groups.add(teachers)
@@ -23,7 +24,12 @@ def approve(modeladmin, request, queryset):
             teacher_request.approved = timezone.now()
             teacher_request.save(update_fields=["approved"])
         count += 1
-    modeladmin.message_user(request, f"{count} teacher(s) approved.", messages.SUCCESS)
+    modeladmin.message_user(
+        request,
+        ngettext("%(count)s teacher approved.", "%(count)s teachers approved.", count)
+        % {"count": count},
+        messages.SUCCESS,
+    )
 
 
 @admin.register(TeacherRequest)

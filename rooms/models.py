@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from classify.models import Shower
 
@@ -29,21 +30,32 @@ class Room(models.Model):
         PAUSED = "paused", _("paused")
         CLOSED = "closed", _("closed")
 
-    name = models.CharField(max_length=80)
-    code = models.CharField(max_length=CODE_LENGTH, unique=True, default=new_join_code)
-    teacher = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rooms"
+    name = models.CharField(_("name"), max_length=80)
+    code = models.CharField(
+        _("join code"), max_length=CODE_LENGTH, unique=True, default=new_join_code
     )
-    size = models.PositiveSmallIntegerField(default=10)
-    difficulty = models.CharField(max_length=8, default="medium")
-    seconds_per_card = models.PositiveSmallIntegerField(null=True, blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    closed = models.DateTimeField(null=True, blank=True)
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="rooms",
+        verbose_name=_("teacher"),
+    )
+    size = models.PositiveSmallIntegerField(_("number of cards"), default=10)
+    difficulty = models.CharField(_("difficulty"), max_length=8, default="medium")
+    seconds_per_card = models.PositiveSmallIntegerField(
+        _("seconds per card"), null=True, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    created = models.DateTimeField(pgettext_lazy("point in time", "created"), auto_now_add=True)
+    started = models.DateTimeField(pgettext_lazy("point in time", "started"), null=True, blank=True)
+    closed = models.DateTimeField(pgettext_lazy("point in time", "closed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
         constraints = [
             models.CheckConstraint(
                 condition=Q(size__gte=1) & Q(size__lte=30), name="room_size_range"
@@ -69,12 +81,18 @@ class Room(models.Model):
 class RoomCard(models.Model):
     """The room's deck: every student's round gets these showers in this order."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="deck")
-    position = models.PositiveSmallIntegerField()
-    shower = models.ForeignKey(Shower, on_delete=models.PROTECT, related_name="+")
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="deck", verbose_name=_("room")
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    shower = models.ForeignKey(
+        Shower, on_delete=models.PROTECT, related_name="+", verbose_name=_("shower")
+    )
 
     class Meta:
         ordering = ["room", "position"]
+        verbose_name = _("room card")
+        verbose_name_plural = _("room cards")
         constraints = [
             models.UniqueConstraint(fields=["room", "position"], name="room_card_position_unique"),
         ]
@@ -87,12 +105,21 @@ class TeacherRequest(models.Model):
     """A user's request for the teachers group; an admin approves it."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="teacher_request"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="teacher_request",
+        verbose_name=_("user"),
     )
-    school = models.CharField(max_length=120, blank=True)
-    message = models.TextField(max_length=1000, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    approved = models.DateTimeField(null=True, blank=True)
+    school = models.CharField(_("school"), max_length=120, blank=True)
+    message = models.TextField(_("message"), max_length=1000, blank=True)
+    created = models.DateTimeField(pgettext_lazy("point in time", "created"), auto_now_add=True)
+    approved = models.DateTimeField(
+        pgettext_lazy("point in time", "approved"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("teacher request")
+        verbose_name_plural = _("teacher requests")
 
     def __str__(self) -> str:
         return f"teacher request of {self.user}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.utils.translation import pgettext
 
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.physics import MASS_GROUPS
@@ -129,16 +130,36 @@ def class_vs_machine(room: Room) -> dict:
     }
 
 
-def export_rows(room: Room) -> tuple[list[str], list[list]]:
-    """The CSV export: one row per student, in board order, with each card's answer."""
-    header = ["rank", "nickname", "points", "answered", "correct", "accuracy"] + [
-        f"card {position + 1}" for position in range(room.size)
+def export_header(size: int) -> list[str]:
+    """The export's column names in the teacher's language; the columns' order never changes
+    (rank, nickname, points, answered, correct, accuracy, then one column per card)."""
+    return [
+        pgettext("CSV column", "rank"),
+        pgettext("CSV column", "nickname"),
+        pgettext("CSV column", "points"),
+        pgettext("CSV column", "answered"),
+        pgettext("CSV column", "correct"),
+        pgettext("CSV column", "accuracy"),
+    ] + [
+        pgettext("CSV column", "card %(number)s") % {"number": position + 1}
+        for position in range(size)
     ]
+
+
+def export_rows(room: Room) -> tuple[list[str], list[list]]:
+    """The CSV export: one row per student, in board order, with each card's answer.
+
+    The header and the "late" mark follow the teacher's language; the cells hold the
+    group symbols (p, He, C, Si, Fe) and plain numbers in every language."""
+    header = export_header(room.size)
+    late_mark = pgettext("CSV cell", "%(choice)s (late)")
     answers: dict[int, dict[int, str]] = {}
     for player_id, position, choice, late in Guess.objects.filter(
         card__round__room=room
     ).values_list("card__round__player_id", "card__position", "choice", "late"):
-        answers.setdefault(player_id, {})[position] = f"{choice} (late)" if late else choice
+        answers.setdefault(player_id, {})[position] = (
+            late_mark % {"choice": choice} if late else choice
+        )
     rows = []
     for row in room_board(room):
         rows.append(

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses
 # to run under a running loop unless told the caller knows what it is doing.
@@ -271,6 +272,15 @@ def live_game_data(transactional_db):
     from tests.factories import build_game_data
 
     return build_game_data()
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_over():
+    """A request activates its language in the thread and nothing deactivates it: without
+    this, a test that calls code directly (an import, a selector) would speak the language
+    of the previous test's last request."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

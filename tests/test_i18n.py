@@ -403,3 +403,415 @@ def test_the_cached_card_picture_is_described_in_each_visitors_language(game_dat
     assert "The shower core landed" in pictures["en"]
     assert "Der Schauerkern traf" in pictures["de"]
     assert "Ось ливня попала" in pictures["ru"]
+
+
+# --- staff pages, the admin, exports and e-mails in German and Russian ------------------
+
+SMALL_CSV = (
+    "lgE,X,Y,Ze,Az,lgNe,lgNmu,Age\n"
+    "15.1,10.5,-20.25,12.0,100.0,4.5,3.9,0.9\n"
+    "15.9,-80.0,40.0,30.5,250.0,5.6,4.7,1.1\n"
+    "14.6,5.0,5.0,5.0,10.0,4.1,3.2,0.8\n"
+)
+
+
+def _client_in(language: str, user=None):
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=f"{language},en;q=0.5")
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _staff(django_user_model, name: str = "kuratorin", *, superuser: bool = False):
+    if superuser:
+        return django_user_model.objects.create_superuser(name, f"{name}@example.org", "pw-9x!")
+    return django_user_model.objects.create_user(name, password="pw-9x!", is_staff=True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "refusal", "refused", "label"),
+    [
+        (
+            "de",
+            "Zeile 3, Spalte Ze: 95.0 liegt außerhalb des erlaubten Bereichs 0 … 90 °",
+            "Abgelehnt:",
+            "Spalte mit der Massengruppe",
+        ),
+        (
+            "ru",
+            "строка 3, столбец Ze: 95.0 вне допустимого диапазона 0 … 90 °",
+            "Отклонено:",
+            "Столбец с массовой группой",
+        ),
+    ],
+)
+def test_a_staff_member_reads_which_line_of_an_upload_is_wrong_in_their_language(
+    django_user_model, language, refusal, refused, label
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from classify.models import Dataset, Shower
+
+    client = _client_in(language, _staff(django_user_model))
+    form = client.get("/explore/upload/").content.decode()
+    assert _lang_html(form) == language and label in form
+    bad = SMALL_CSV.replace("30.5", "95.0")
+    response = client.post(
+        "/explore/upload/",
+        {"name": "kaputt", "file": SimpleUploadedFile("kaputt.csv", bad.encode())},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert refusal in html and refused in html
+    assert "outside the allowed range" not in html
+    assert not Dataset.objects.exists() and not Shower.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "content", "label_column", "expected"),
+    [
+        (
+            "de",
+            "{h}\n{g}\n14.1,0,0,10,10,3.5,many,1\n",
+            None,
+            "Zeile 3, Spalte lgNmu: 'many' ist keine Zahl",
+        ),
+        ("ru", "{h}\n14.1,0,0,10,10,,3,1\n", None, "строка 2, столбец lgNe: значение отсутствует"),
+        (
+            "de",
+            "{h}\n14.1,0,0,10,10,3\n",
+            None,
+            "Zeile 2: 6 Werte, aber die Kopfzeile hat 8 Spalten",
+        ),
+        ("de", "{h}\n14.1\n", None, "Zeile 2: 1 Wert, aber die Kopfzeile hat 8 Spalten"),
+        ("ru", "{h}\n14.1,0,0,10,10,3\n", None, "строка 2: 6 значений, а столбцов в заголовке: 8"),
+        ("ru", "{h}\n14.1,0\n", None, "строка 2: 2 значения, а столбцов в заголовке: 8"),
+        ("en", "{h}\n14.1\n", None, "line 2: 1 value, but the header has 8 columns"),
+        (
+            "ru",
+            "lgE,X,Y,Ze,Az,lgNe,Age\n14,0,0,10,10,3,1\n",
+            None,
+            "строка 1: не хватает столбцов: lgNmu",
+        ),
+        (
+            "de",
+            "{h},label\n{g},neutrino\n",
+            "label",
+            "Zeile 2, Spalte label: 'neutrino' ist keine Massengruppe",
+        ),
+        ("ru", "", None, "файл пуст"),
+        ("de", "{h},Energie\n{g},3\n", None, "Zeile 1: unbekannte Spalte(n) 'Energie'"),
+    ],
+)
+def test_import_refusals_name_line_and_column_in_the_active_language(
+    language, content, label_column, expected
+):
+    from classify.importing import ImportRefused, parse_kcdc_csv
+
+    header, good = "lgE,X,Y,Ze,Az,lgNe,lgNmu,Age", "14.1,-12.5,30.2,21.0,120.5,3.6,3.2,1.1"
+    raw = content.format(h=header, g=good).encode()
+    with translation.override(language), pytest.raises(ImportRefused) as refusal:
+        parse_kcdc_csv(raw, label_column=label_column)
+    assert expected in str(refusal.value)
+
+
+@pytest.mark.django_db
+def test_the_import_command_speaks_english_whatever_language_is_active(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "gap.csv"
+    path.write_text("lgE,X,Y,Ze,Az,lgNe,lgNmu,Age\n14.1,0,0,10,10,,3,1\n")
+    with translation.override("de"), pytest.raises(CommandError) as refusal:
+        call_command("import_showers", str(path), "--name", "gap", "--no-precompute")
+    assert "line 2, column lgNe: the value is missing" in str(refusal.value)
+    # The command gives the language back as it found it.
+    with translation.override("de"):
+        with pytest.raises(CommandError):
+            call_command("import_showers", str(path), "--name", "gap", "--no-precompute")
+        assert translation.get_language() == "de"
+
+
+@pytest.mark.django_db
+def test_a_staff_upload_in_german_is_announced_and_described_in_german(django_user_model):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = _client_in("de", _staff(django_user_model))
+    response = client.post(
+        "/explore/upload/",
+        {"name": "kcdc-klein", "file": SimpleUploadedFile("klein.csv", SMALL_CSV.encode())},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and _lang_html(html) == "de"
+    assert "kcdc-klein: 3 Schauer importiert; die Wälder beantworten gerade jeden Schauer." in html
+    assert "Hochgeladen von kuratorin aus klein.csv." in html
+    assert "importiert (KCDC)" in html
+    assert "Uploaded by" not in html and "showers imported" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "path", "expected"),
+    [
+        ("de", "/explore/?dataset={id}&sort=bogus", "lässt sich nicht sortieren"),
+        ("de", "/explore/?dataset={id}&page=abc", "page muss eine ganze Zahl sein"),
+        ("ru", "/explore/?dataset={id}&dir=up", "параметр dir должен быть asc или desc"),
+        ("ru", "/explore/?dataset=x", "параметр dataset должен быть номером набора данных"),
+    ],
+)
+def test_a_wrong_explore_parameter_is_explained_in_the_visitors_language(
+    client, language, path, expected
+):
+    from classify.importing import import_showers
+
+    dataset = import_showers(raw=SMALL_CSV.encode(), name="kcdc-small")
+    response = client.get(path.format(id=dataset.id), HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400
+    assert expected in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_wrong_histogram_column_is_explained_in_russian_json(client):
+    from classify.importing import import_showers
+
+    dataset = import_showers(raw=SMALL_CSV.encode(), name="kcdc-small")
+    response = client.get(
+        f"/explore/{dataset.id}/histogram.json?column=Energy", HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("неизвестный столбец 'Energy'; выбери один из: lgE")
+
+
+def test_every_fixture_description_is_a_message_and_is_shown_translated(game_data, client):
+    import json
+
+    from classify.descriptions import FIXTURE_DESCRIPTIONS, describe
+    from classify.models import Dataset
+
+    fixtures = json.loads((ROOT / "fixtures" / "datasets.json").read_text())["datasets"]
+    assert [entry["description"] for entry in fixtures] == list(FIXTURE_DESCRIPTIONS)
+    deck = FIXTURE_DESCRIPTIONS[-1]
+    with translation.override("de"):
+        assert describe(deck).startswith("Die Karten des Spiels: die drei hadronischen Modelle")
+        assert describe(FIXTURE_DESCRIPTIONS[0]).endswith("Trainingsdaten des QGSJet-Walds.")
+        assert describe("Words a curator typed.") == "Words a curator typed."
+    with translation.override("ru"):
+        assert describe("Imported KCDC export (2940 showers).") == (
+            "Импортированный экспорт KCDC (ливней: 2\u00a0940)."
+        )
+        assert describe("Uploaded by Ada from my showers.csv.") == (
+            "Загружен пользователем Ada из файла my showers.csv."
+        )
+    Dataset.objects.filter(id=game_data.id).update(description=deck)
+    german = client.get(f"/explore/?dataset={game_data.id}", HTTP_ACCEPT_LANGUAGE="de")
+    html = german.content.decode()
+    assert "von den Wäldern im Training nie gesehen" in html and "The game's cards" not in html
+    assert " · simuliert · " in html
+    russian = client.get(f"/explore/?dataset={game_data.id}", HTTP_ACCEPT_LANGUAGE="ru")
+    assert "три адронные модели вперемешку" in russian.content.decode()
+
+
+PROJECT_APPS = ("classify", "kascade_game", "leaderboard", "rooms")
+
+
+def test_every_model_and_field_of_the_project_has_a_translatable_name():
+    from django.apps import apps
+    from django.utils.functional import Promise
+
+    plain = []
+    for label in PROJECT_APPS:
+        config = apps.get_app_config(label)
+        if label != "kascade_game":  # the game's own name stays as it is
+            assert isinstance(config.verbose_name, Promise), label
+        for model in config.get_models():
+            options = model._meta
+            for attribute in ("verbose_name", "verbose_name_plural"):
+                if not isinstance(options.original_attrs.get(attribute), Promise):
+                    plain.append(f"{options.label}.Meta.{attribute}")
+            for field in options.get_fields():
+                if field.auto_created or not field.concrete:
+                    continue  # the id and reverse relations
+                if not isinstance(field.verbose_name, Promise):
+                    plain.append(f"{options.label}.{field.name}")
+    assert not plain, f"names the admin would show in English: {plain}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("de", ["Räume", "Raumcode", "Lehrkraft", "Anzahl der Karten", "Angelegt am"]),
+        ("ru", ["Комнаты", "Код комнаты", "Учитель", "Число карточек", "Время создания"]),
+    ],
+)
+def test_the_admin_names_models_and_fields_in_the_staff_members_language(
+    game_data, django_user_model, language, words
+):
+    from tests.test_rooms import create_room, make_teacher, teacher_client
+
+    create_room(teacher_client(make_teacher()))
+    client = _client_in(language, _staff(django_user_model, "admin-i18n", superuser=True))
+    changelist = client.get("/admin/rooms/room/")
+    html = changelist.content.decode()
+    assert changelist.status_code == 200 and _lang_html(html) == language
+    for word in words:
+        assert word in html, word
+    index = client.get("/admin/").content.decode()
+    expected = {"de": "Klassenräume und der Festivalstand", "ru": "Школьные комнаты"}[language]
+    assert expected in index
+    assert {"de": "Anträge auf Lehrkraft-Zugang", "ru": "Заявки на доступ учителя"}[
+        language
+    ] in index
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "action", "done"),
+    [
+        ("de", "Genehmigen: zur Gruppe der Lehrkräfte hinzufügen", "1 Lehrkraft genehmigt."),
+        ("ru", "Одобрить: добавить в группу учителей", "Одобрен 1 учитель."),
+    ],
+)
+def test_the_approve_action_speaks_the_staff_members_language(
+    django_user_model, language, action, done
+):
+    from rooms.models import TEACHERS_GROUP, TeacherRequest
+
+    applicant = django_user_model.objects.create_user("marie", password="pw-9x!")
+    request = TeacherRequest.objects.create(user=applicant, school="Lycée")
+    client = _client_in(language, _staff(django_user_model, "admin-i18n", superuser=True))
+    page = client.get("/admin/rooms/teacherrequest/").content.decode()
+    assert action in page
+    assert {"de": "Anträge auf Lehrkraft-Zugang", "ru": "Заявки на доступ учителя"}[
+        language
+    ] in page
+    response = client.post(
+        "/admin/rooms/teacherrequest/",
+        {"action": "approve", "_selected_action": [request.pk]},
+        follow=True,
+    )
+    assert done in response.content.decode()
+    assert applicant.groups.filter(name=TEACHERS_GROUP).exists()
+
+
+def test_a_german_teacher_exports_german_column_names_in_the_same_order(game_data):
+    import csv
+    import io
+
+    from kascade_game.models import Guess
+    from tests.test_rooms import create_room, make_teacher, play_room
+
+    teacher = make_teacher()
+    english = _client_in("en", teacher)
+    room = create_room(english)
+    english.post(f"/rooms/{room.pk}/control/", {"action": "start"})
+    play_room(room, {"Fay": "Fe", "Gus": "p"})
+    Guess.objects.filter(card__round__room=room, card__position=0).update(late=True)
+
+    def export(client):
+        response = client.get(f"/rooms/{room.pk}/export.csv")
+        assert response.status_code == 200
+        return list(csv.reader(io.StringIO(response.content.decode())))
+
+    rows_en, rows_de, rows_ru = (
+        export(english),
+        export(_client_in("de", teacher)),
+        export(_client_in("ru", teacher)),
+    )
+    cards = range(1, room.size + 1)
+    assert rows_en[0] == ["rank", "nickname", "points", "answered", "correct", "accuracy"] + [
+        f"card {n}" for n in cards
+    ]
+    assert rows_de[0] == [
+        "Platz", "Spitzname", "Punkte", "beantwortet", "richtig", "Trefferquote"
+    ] + [f"Karte {n}" for n in cards]  # fmt: skip
+    assert rows_ru[0][:2] == ["место", "ник"] and rows_ru[0][-1] == f"карточка {room.size}"
+    # Same columns, same order, same cells apart from the "late" mark.
+    assert len(rows_de[0]) == len(rows_en[0]) == len(rows_ru[0])
+    by_nickname = {row[1]: row for row in rows_de[1:]}
+    assert by_nickname["Fay"][6] == "Fe (zu spät)" and by_nickname["Gus"][6] == "p (zu spät)"
+    assert {row[1]: row[6] for row in rows_en[1:]} == {"Fay": "Fe (late)", "Gus": "p (late)"}
+    assert {row[1]: row[6] for row in rows_ru[1:]} == {"Fay": "Fe (поздно)", "Gus": "p (поздно)"}
+    assert [row[:6] + row[7:] for row in rows_de[1:]] == [row[:6] + row[7:] for row in rows_en[1:]]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("de", ["wartet", "fertig", "mit dem qgsjet-ii-04-Wald", "/s<"]),
+        ("ru", ["ожидает", "готово", "/с<"]),
+    ],
+)
+def test_the_staff_predictions_page_in_german_and_russian(
+    game_data, django_user_model, language, words
+):
+    from classify.models import PrecomputeBatch
+
+    PrecomputeBatch.objects.create(
+        dataset=game_data, hadronic_model="qgsjet-ii-04", model_version="next", total=300
+    )
+    html = _client_in(language, _staff(django_user_model)).get("/staff/predictions/")
+    text = html.content.decode()
+    assert html.status_code == 200 and _lang_html(text) == language
+    for word in words:
+        assert word in text, word
+    assert ">pending<" not in text and ">done<" not in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "subject", "greeting", "sentence"),
+    [
+        (
+            "de",
+            "Ein neues Passwort für dein Konto beim KASCADE Cosmic Quiz",
+            "Hallo lise,",
+            "jemand (hoffentlich du) hat auf testserver ein neues Passwort für dein Konto",
+        ),
+        (
+            "ru",
+            "Новый пароль для твоей учётной записи в KASCADE Cosmic Quiz",
+            "Привет, lise!",
+            "Кто-то (надеемся, это был ты) запросил новый пароль для твоей учётной записи",
+        ),
+    ],
+)
+def test_the_password_reset_e_mail_comes_in_the_visitors_language_with_a_working_link(
+    settings, mailoutbox, django_user_model, language, subject, greeting, sentence
+):
+    # pytest-django runs the tests with Django's in-memory e-mail backend.
+    assert settings.EMAIL_BACKEND == "django.core.mail.backends.locmem.EmailBackend"
+    user = django_user_model.objects.create_user(
+        "lise", email="lise@example.org", password="old-password-1878"
+    )
+    client = _client_in(language)
+    form = client.get("/accounts/password_reset/").content.decode()
+    with translation.override(language):
+        assert translation.gettext("Reset your password") in form  # the game's own page
+    assert (
+        client.post("/accounts/password_reset/", {"email": "lise@example.org"}).status_code == 302
+    )
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == ["lise@example.org"]
+    assert mail.subject == subject
+    assert mail.body.startswith(greeting + "\n\n") and sentence in mail.body
+    username = {
+        "de": "Dein Benutzername, falls du ihn brauchst: lise",
+        "ru": "Твоё имя пользователя",
+    }
+    assert username[language] in mail.body
+    assert "Someone" not in mail.body and "password reset" not in mail.body
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200 and _lang_html(form_page.content.decode()) == language
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "fission-1938-new", "new_password2": "fission-1938-new"},
+    )
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("fission-1938-new")

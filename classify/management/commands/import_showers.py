@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from classify.importing import ImportRefused, import_showers, read_file_bytes
 
@@ -20,6 +20,8 @@ class Command(BaseCommand):
             "--no-precompute", action="store_true", help="do not start the forests' predictions"
         )
 
+    # Operators read English: the refusals are translated for the upload page only.
+    @no_translations
     def handle(self, *args, **options):
         try:
             raw = read_file_bytes(options["file"])

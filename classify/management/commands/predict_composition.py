@@ -2,7 +2,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from classify.composition import composition_of
 from classify.forests import ForestMismatch, ForestMissing, load_forest, predict_probabilities
@@ -19,6 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["json", "table"], default="table")
         parser.add_argument("--label-column", default=None, help="column with the true mass group")
 
+    # Operators read English: the refusals are translated for the upload page only.
+    @no_translations
     def handle(self, *args, **options):
         path = Path(options["file"])
         try:
