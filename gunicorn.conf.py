@@ -7,7 +7,11 @@ deployment in the ConfigMap without rebuilding the image:
   is the container's CPU limit (cgroup quota) when one is set, not the node's
   core count, capped at ``WEB_MAX_WORKERS`` (default 8) so a pod on a large
   node without limits does not start dozens of workers and database connections.
-* ``GUNICORN_THREADS``: threads per worker (gthread worker), default 2.
+* ``GUNICORN_THREADS``: threads per worker (gthread worker), default 1: a request
+  is mostly Python (ORM, templates), and a second thread in the same process
+  only waits for the GIL (``make bench`` section quiz, 20 players without
+  pauses on 2 cores: guess p95 on the server 76 ms with 4 workers × 2 threads,
+  23 ms with 4 workers × 1 thread, the same throughput).
 * ``GUNICORN_PRELOAD``: import the application once in the master (default true).
 * ``PORT``: listening port, default 8000 (bound on 0.0.0.0 for the pod network).
 * ``GUNICORN_TIMEOUT`` / ``GUNICORN_GRACEFUL_TIMEOUT`` / ``GUNICORN_KEEPALIVE``.
@@ -71,7 +75,7 @@ wsgi_app = "kascade_game.wsgi:application"
 bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
 workers = _env_int("WEB_CONCURRENCY", default_workers())
 worker_class = "gthread"
-threads = _env_int("GUNICORN_THREADS", 2)
+threads = _env_int("GUNICORN_THREADS", 1)
 
 # A request that takes longer than this is killed (the request path never runs
 # a forest, so 30 s is generous); on SIGTERM a worker gets this long to finish.

@@ -5,7 +5,7 @@
 Everything runs on 127.0.0.1 against private services started here (never the
 shared PostgreSQL or Redis, since the faults stop and restart them): a
 PostgreSQL cluster (initdb into a temporary directory), a redis-server,
-gunicorn with 4 workers (gunicorn.conf.py: gthread, 2 threads each) and a
+gunicorn with 4 workers (gunicorn.conf.py: gthread, 1 thread each) and a
 Celery worker. The data are the defaults of `make setup` (migrate,
 setup_defaults: datasets, forests from models/*.joblib, predictions, deck).
 
@@ -982,7 +982,7 @@ def main(argv: list[str] | None = None) -> int:
             "players": args.players,
             "think_s": list(think),
             "stagger_s": args.stagger,
-            "gunicorn": f"{args.workers} workers (gunicorn.conf.py: gthread, 2 threads), DEBUG=false",
+            "gunicorn": f"{args.workers} workers (gunicorn.conf.py: gthread, {os.environ.get('GUNICORN_THREADS', '1')} thread(s)), DEBUG=false",
             "celery": "1 worker, --concurrency=2",
             "services": "private PostgreSQL 15 cluster and redis-server on free ports",
         },

@@ -644,7 +644,10 @@ def bench_quiz(context: dict) -> dict:
     from . import quiz
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
-    result: dict = {"players": QUIZ_PLAYERS, "cards_per_round": QUIZ_CARDS}
+    result: dict = {
+        "players": QUIZ_PLAYERS,
+        "cards_per_round": QUIZ_CARDS,
+    }
     port = infra.free_port()
     base = f"http://127.0.0.1:{port}"
     server_log = infra.BENCH_DIR / "gunicorn.log"
@@ -730,7 +733,10 @@ def bench_quiz(context: dict) -> dict:
             "server_guess_p95_ms": _percentile(server_ms["guess"], 95),
             "server_card_full_page_p95_ms": _percentile(server_ms["card_full"], 95),
             "server_time_source": "gunicorn access log %(D)s (request handling in the worker)",
-            "gunicorn": "4 sync workers, DEBUG=false, 127.0.0.1",
+            "gunicorn": (
+                f"4 workers × {os.environ.get('GUNICORN_THREADS', '1')} thread(s) "
+                "(gunicorn.conf.py, gthread), DEBUG=false, 127.0.0.1"
+            ),
         }
     )
     log(

@@ -84,6 +84,11 @@ def deal(
 
     When a group has too few showers at this difficulty, the neighbouring
     difficulties fill in, so a round is always complete if the deck is.
+
+    One query reads the groups' candidates at every difficulty (the deck
+    entries whose showers are still dealable: every active forest answered
+    them); picking happens here. Starting a round took one query per group
+    and difficulty before, each repeating the dealable check.
     """
     order = {
         Difficulty.EASY: [Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD],
@@ -91,29 +96,29 @@ def deal(
         Difficulty.HARD: [Difficulty.HARD, Difficulty.MEDIUM, Difficulty.EASY],
     }[Difficulty(difficulty)]
     plan = group_plan(size, rng)
-    chosen: list[int] = []
-    taken: set[int] = set()
-    dealable = dealable_showers()
+    wanted = {group: plan.count(group) for group in MASS_GROUPS if plan.count(group)}
+    candidates: dict[tuple[str, str], list[int]] = {}
+    rows = (
+        DeckEntry.objects.filter(mass_group__in=list(wanted), shower__in=dealable_showers())
+        .order_by("shower_id")
+        .values_list("mass_group", "difficulty", "shower_id")
+    )
+    for group, level, shower_id in rows:
+        if shower_id not in exclude_shower_ids:
+            candidates.setdefault((group, level), []).append(shower_id)
+    by_group: dict[str, list[int]] = {}
     for group in MASS_GROUPS:
-        wanted = plan.count(group)
-        if not wanted:
+        if group not in wanted:
             continue
         picked: list[int] = []
         for level in order:
-            candidates = list(
-                DeckEntry.objects.filter(mass_group=group, difficulty=level, shower__in=dealable)
-                .exclude(shower_id__in=exclude_shower_ids | taken)
-                .values_list("shower_id", flat=True)
-            )
-            rng.shuffle(candidates)
-            picked += candidates[: wanted - len(picked)]
-            if len(picked) == wanted:
+            pool = candidates.get((group, level), [])
+            rng.shuffle(pool)
+            picked += pool[: wanted[group] - len(picked)]
+            if len(picked) == wanted[group]:
                 break
-        taken.update(picked)
-        chosen.append((group, picked))
-    by_group = {group: list(ids) for group, ids in chosen}
-    deck = [by_group[group].pop() for group in plan if by_group.get(group)]
-    return deck
+        by_group[group] = picked
+    return [by_group[group].pop() for group in plan if by_group.get(group)]
 
 
 def rebuild_deck_on_activation(sender, **kwargs) -> None:

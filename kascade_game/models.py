@@ -121,6 +121,11 @@ class RoundCard(models.Model):
     )
     # When the card was first shown to its player: the clock of a timed room starts here.
     shown_at = models.DateTimeField(_("first shown"), null=True, blank=True)
+    # What each active forest answered for this shower when the card was dealt:
+    # {model key: {"version", "group", "probabilities": {group: p}}}. The guess and
+    # the reveal read it here instead of querying the predictions each time; never
+    # shown before the card's guess is recorded.
+    forests = models.JSONField(_("forests' answers when dealt"), default=dict, blank=True)
 
     class Meta:
         ordering = ["round", "position"]

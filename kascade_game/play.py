@@ -17,7 +17,6 @@ from django_htmx.http import reswap, retarget
 
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.physics import MASS_GROUPS
-from classify.selectors import predictions_for
 from leaderboard.forms import NicknameForm
 from leaderboard.nicknames import nickname_key
 
@@ -179,11 +178,11 @@ def _card_context(game_round: Round, card: RoundCard) -> dict:
 def _reveal_context(game_round: Round, guess: Guess, predictions: dict | None = None) -> dict:
     card = guess.card
     if predictions is None:
-        predictions = predictions_for([card.shower_id]).get(card.shower_id, {})
+        predictions = services.forest_answers(card)
     forests = []
     for key, model in HADRONIC_MODELS.items():
         prediction = predictions.get(key)
-        answer = guess.forest_answers.get(key) or (prediction.predicted_group if prediction else "")
+        answer = guess.forest_answers.get(key) or (prediction.group if prediction else "")
         probabilities = prediction.probabilities if prediction else {}
         forests.append(
             {

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from classify.hadronic_models import HADRONIC_MODELS
 from classify.physics import MASS_GROUPS
 from classify.selectors import predictions_for
 from leaderboard.models import Player
@@ -119,6 +120,11 @@ def start_round(
                 )
             )
     size = len(shower_ids)
+    answers = predictions_for(shower_ids)
+    if any(len(answers.get(shower_id, {})) < len(HADRONIC_MODELS) for shower_id in shower_ids):
+        raise DeckEmpty(
+            _("The game deck is not ready yet: the forests' predictions are still being computed.")
+        )
     game_round = Round.objects.create(
         player=player,
         size=size,
@@ -127,10 +133,54 @@ def start_round(
         room=room,
     )
     RoundCard.objects.bulk_create(
-        RoundCard(round=game_round, position=position, shower_id=shower_id)
+        RoundCard(
+            round=game_round,
+            position=position,
+            shower_id=shower_id,
+            forests=forests_snapshot(answers[shower_id]),
+        )
         for position, shower_id in enumerate(shower_ids)
     )
     return game_round
+
+
+@dataclass(frozen=True)
+class ForestAnswer:
+    """One forest's answer for a card's shower: the group it predicts and its probabilities."""
+
+    group: str
+    probabilities: dict[str, float]
+
+
+def forests_snapshot(predictions: dict) -> dict:
+    """What a card keeps of its shower's predictions (see RoundCard.forests)."""
+    return {
+        key: {
+            "version": prediction.model_version,
+            "group": prediction.predicted_group,
+            "probabilities": prediction.probabilities,
+        }
+        for key, prediction in predictions.items()
+    }
+
+
+def forest_answers(card: RoundCard) -> dict[str, ForestAnswer]:
+    """{model key: ForestAnswer} of a card, in HADRONIC_MODELS order.
+
+    From the card's snapshot; a card dealt before cards kept one reads the
+    active versions' predictions.
+    """
+    snapshot = card.forests
+    if not snapshot:
+        predictions = predictions_for([card.shower_id]).get(card.shower_id, {})
+        snapshot = forests_snapshot(predictions)
+    return {
+        key: ForestAnswer(
+            group=snapshot[key]["group"], probabilities=snapshot[key]["probabilities"]
+        )
+        for key in HADRONIC_MODELS
+        if key in snapshot
+    }
 
 
 @dataclass
@@ -193,8 +243,8 @@ def record_guess(
             if room is not None and not room.accepts_answers and not card_has_guess(card):
                 raise RoomNotRunning(room.status)
             late = is_late(card, room)
-            predictions = predictions_for([card.shower_id]).get(card.shower_id, {})
-            answers = {key: prediction.predicted_group for key, prediction in predictions.items()}
+            predictions = forest_answers(card)
+            answers = {key: answer.group for key, answer in predictions.items()}
             score = score_guess(
                 choice=choice,
                 truth=card.shower.mass_group,

@@ -153,7 +153,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "kascade_game.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
@@ -258,8 +258,9 @@ ROOM_POLL_SECONDS = 2
 # The festival booth returns to its attract screen after this many idle seconds.
 BOOTH_IDLE_SECONDS = int(os.environ.get("BOOTH_IDLE_SECONDS", "60"))
 RATELIMIT_FAIL_OPEN = True
-# Django's own RedisCache has the atomic incr django-ratelimit needs; the package
-# only knows the third-party Redis backends by name (W001).
+# Django's own RedisCache (kascade_game/cache.py only shares its client object) has
+# the atomic incr django-ratelimit needs; the package only knows the third-party
+# Redis backends by name (W001).
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if not REDIS_URL:
     # The local-memory cache counts per process: fine for one `make run` process.

@@ -250,3 +250,52 @@ def test_hard_rounds_hide_the_hint(client, game_data):
     assert "data-hint" in client.get(card_url(easy, 0)).content.decode()
     hard = start_round(client, "hard")
     assert "data-hint" not in client.get(card_url(hard, 0)).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_card_keeps_the_answers_of_the_forests_that_were_active_when_it_was_dealt(
+    client, game_data
+):
+    """The guess and the reveal read the card's snapshot: no query of the predictions, and
+    a forest version activated mid-round does not change what this round reveals."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from classify.models import ForestVersion
+    from classify.selectors import predictions_for
+
+    game_round = start_round(client)
+    card = game_round.cards.get(position=0)
+    dealt = predictions_for([card.shower_id])[card.shower_id]
+    assert set(card.forests) == set(HADRONIC_MODELS)
+    for key, prediction in dealt.items():
+        assert card.forests[key]["version"] == prediction.model_version
+        assert card.forests[key]["group"] == prediction.predicted_group
+        assert card.forests[key]["probabilities"] == pytest.approx(prediction.probabilities)
+
+    # Another version of one forest becomes active, answering this shower differently.
+    key = "epos-lhc"
+    other_group = next(g for g in ("p", "Fe") if g != card.forests[key]["group"])
+    ForestVersion.objects.filter(hadronic_model=key).update(active=False)
+    ForestVersion.objects.create(hadronic_model=key, version="v-later", active=True)
+    Prediction.objects.create(
+        shower_id=card.shower_id,
+        hadronic_model=key,
+        model_version="v-later",
+        predicted_group=other_group,
+        prob_p=1.0 if other_group == "p" else 0.0,
+        prob_he=0.0,
+        prob_c=0.0,
+        prob_si=0.0,
+        prob_fe=1.0 if other_group == "Fe" else 0.0,
+    )
+    client.get(f"/play/r/{game_round.public_id}/card/0/", HTTP_HX_REQUEST="true")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(guess_url(game_round, 0), {"choice": "C"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert not [q for q in queries if "classify_prediction" in q["sql"]]
+    html = response.content.decode()
+    shown = re.search(rf'data-model="{key}"[^>]*data-prediction="([^"]+)"', html)
+    assert shown and shown.group(1) == card.forests[key]["group"]
+    guess = Guess.objects.get(card=card)
+    assert guess.forest_answers[key] == card.forests[key]["group"] != other_group
