@@ -106,3 +106,29 @@ def test_loading_a_forest_made_by_another_scikit_learn_is_refused(tmp_path):
     joblib.dump(payload, tmp_path / "epos-lhc.joblib")
     with pytest.raises(ForestMismatch, match="expects features"):
         load_forest("epos-lhc", directory=tmp_path)
+
+
+def test_forests_are_saved_as_plain_pickles_and_older_joblib_files_still_load(tmp_path):
+    """Workers load each forest once per process; the plain pickle loads several times
+    faster than joblib's format, and files written by earlier versions still load."""
+    import pickle
+
+    import joblib
+    import numpy as np
+
+    from classify.forests import forest_paths, load_forest, save_forest
+    from tests.factories import require_forests
+
+    require_forests()
+    forest = load_forest("sibyll-2.3c")
+    save_forest(forest, tmp_path)
+    model_path, card_path = forest_paths("sibyll-2.3c", tmp_path)
+    assert pickle.loads(model_path.read_bytes())["version"] == forest.version
+    features = np.random.default_rng(7).normal(size=(50, 8)) + np.linspace(0, 16, 8)
+    expected = forest.estimator.predict_proba(features)
+    payload = pickle.loads(model_path.read_bytes())
+    for compress in (0, 3):
+        joblib.dump(payload, model_path, compress=compress)
+        again = load_forest("sibyll-2.3c", tmp_path)
+        assert again.version == forest.version
+        assert np.allclose(again.estimator.predict_proba(features), expected)
