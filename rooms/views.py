@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,13 +32,18 @@ def _error(request, error: GameError, template: str = "rooms/error.html") -> Htt
     )
 
 
-def _teacher_room(request, room_id: int) -> Room:
-    """The room, if the user may control it; otherwise the same 404 as a missing room
-    (so room ids cannot be probed)."""
-    room = Room.objects.filter(pk=room_id).first()
-    if room is None or not services.can_control(request.user, room):
-        raise services.RoomNotFound(_("There is no such room of yours."))
-    return room
+def teacher_room(view):
+    """A teacher's view gets the room instead of its id, if the user may control it;
+    anyone else gets the same 404 as for a missing room (so room ids cannot be probed)."""
+
+    @functools.wraps(view)
+    def with_room(request, room_id: int, *args, **kwargs):
+        room = Room.objects.filter(pk=room_id).first()
+        if room is None or not services.can_control(request.user, room):
+            return _error(request, services.RoomNotFound(_("There is no such room of yours.")))
+        return view(request, room, *args, **kwargs)
+
+    return with_room
 
 
 @require_GET
@@ -208,11 +214,8 @@ def room_lobby(request, code: str):
 
 
 @require_GET
-def room_detail(request, room_id: int):
-    try:
-        room = _teacher_room(request, room_id)
-    except GameError as error:
-        return _error(request, error)
+@teacher_room
+def room_detail(request, room: Room):
     rows = selectors.room_board(room)
     return render(
         request,
@@ -259,21 +262,15 @@ def _screen_context(request, room: Room) -> dict:
 
 
 @require_GET
-def room_screen(request, room_id: int):
-    try:
-        room = _teacher_room(request, room_id)
-    except GameError as error:
-        return _error(request, error)
+@teacher_room
+def room_screen(request, room: Room):
     template = "rooms/_screen_live.html" if request.htmx else "rooms/screen.html"
     return render(request, template, _screen_context(request, room))
 
 
 @require_GET
-def room_results(request, room_id: int):
-    try:
-        room = _teacher_room(request, room_id)
-    except GameError as error:
-        return _error(request, error)
+@teacher_room
+def room_results(request, room: Room):
     rows = selectors.room_board(room)
     return render(
         request,
@@ -288,11 +285,8 @@ def room_results(request, room_id: int):
 
 
 @require_GET
-def room_export(request, room_id: int):
-    try:
-        room = _teacher_room(request, room_id)
-    except GameError as error:
-        return _error(request, error)
+@teacher_room
+def room_export(request, room: Room):
     header, rows = selectors.export_rows(room)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"room-{slugify(room.name) or 'results'}-{room.code}.csv"
