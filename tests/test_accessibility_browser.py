@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -147,9 +148,9 @@ def test_a_keyboard_only_round_in_german(new_page, live_server, live_game_data):
         assert "Dieser Schauer (Primärteilchen:" in reveal.locator(".sentence").inner_text()
         next_link = page.locator("[data-next]")
         next_link.wait_for()
-        page.wait_for_function(
-            "document.activeElement && document.activeElement.matches('[data-next]')"
-        )
+        # Waited for by Playwright's own matcher: a string predicate would need eval,
+        # which the page's Content-Security-Policy refuses.
+        expect(next_link).to_be_focused()
         page.keyboard.press("Enter")
     page.wait_for_url("**/summary/")
     assert page.get_by_role("heading", name="Runde beendet").is_visible()
