@@ -69,6 +69,7 @@ def test_a_keyboard_round_on_a_phone_without_horizontal_scroll(
     page.keyboard.press("Enter")
     for position in range(10):
         page.locator("[data-guess]").first.wait_for()
+        page.wait_for_load_state("load")  # the first card comes by navigation, with its CSS
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
             "horizontal scroll"
         )
@@ -93,6 +94,9 @@ def test_the_card_is_readable_on_a_projector(new_page, live_server, live_game_da
     page.goto(live_server.url + "/play/")
     page.get_by_role("button", name=re.compile("Start a round")).click()
     page.locator("[data-guess]").first.wait_for()
+    # The card arrived by navigation: measure once its stylesheet is applied (the load
+    # event), not as soon as the element is in the DOM.
+    page.wait_for_load_state("load")
     font_px = page.evaluate(
         "parseFloat(getComputedStyle(document.querySelector('.fact-value')).fontSize)"
     )

@@ -85,6 +85,7 @@ def test_a_teacher_runs_a_room_for_two_students_and_exports_the_results(
         finals[nickname] = play_room_round(student, ["p", "He"] if index else ["Fe", "Si"])
         assert "Back to Class 10a" in student.locator("[data-room-back]").inner_text()
         if nickname == "Ada":
+            student.wait_for_load_state("load")
             student.screenshot(path=str(artifacts_dir / "room-summary-phone.png"), full_page=True)
             assert student.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
