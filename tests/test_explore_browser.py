@@ -52,9 +52,11 @@ def test_choose_sort_page_redraw_and_see_the_three_forests(
     assert "lgNe" in chart.get_attribute("aria-label")
 
     # The two maps and the three forests (plus the truth) are drawn by plotly.js.
+    page.locator("[data-map-chart].js-plotly-plot").nth(1).wait_for()
     assert page.locator("[data-map-chart].js-plotly-plot").count() == 2
     page.locator("[data-composition-chart].js-plotly-plot").nth(2).wait_for()
     assert page.locator("[data-composition-chart].js-plotly-plot").count() == 3
+    page.locator("[data-truth-chart].js-plotly-plot").wait_for()
     assert page.locator("[data-truth-chart].js-plotly-plot").count() == 1
     assert page.locator(".js-plotly-plot .modebar").count() >= 1  # zoom and pan controls
 

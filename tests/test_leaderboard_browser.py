@@ -41,6 +41,8 @@ def test_sign_up_play_find_yourself_on_the_board_and_in_your_profile(
     page.fill("#id_username", "vera")
     page.fill("#id_password", "dark-matter-1928!")
     page.get_by_role("button", name="Log in").click()
+    # The log-in's answer sets the session cookie: wait for it before the next navigation.
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
     page.goto(live_server.url + "/accounts/profile/")
     assert page.locator(f'[data-round-points="{points}"]').count() == 1
     assert page.locator("[data-matrix]").count() == 4
