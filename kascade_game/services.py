@@ -108,20 +108,17 @@ def start_round(
 ) -> Round:
     """A new round of `size` cards dealt for the player's level, or of the given
     `shower_ids` in their order (a room's deck)."""
+    complete = True
     if shower_ids is None:
         refresh_level(player)
         difficulty = difficulty or difficulty_for(player)
         rng = rng or random.Random(secrets.randbits(64))
         shower_ids = deal(size=size, difficulty=difficulty, rng=rng)
-        if len(shower_ids) < size:
-            raise DeckEmpty(
-                _(
-                    "The game deck is not ready yet: the forests' predictions are still being computed."
-                )
-            )
+        complete = len(shower_ids) == size
     size = len(shower_ids)
+    # Every card must carry every forest's answer (RoundCard.forests).
     answers = predictions_for(shower_ids)
-    if any(len(answers.get(shower_id, {})) < len(HADRONIC_MODELS) for shower_id in shower_ids):
+    if not complete or any(len(answers.get(sid, {})) < len(HADRONIC_MODELS) for sid in shower_ids):
         raise DeckEmpty(
             _("The game deck is not ready yet: the forests' predictions are still being computed.")
         )
