@@ -455,7 +455,7 @@ def predicted_compositions(dataset: Dataset, versions: dict[str, str] | None = N
             rows = (
                 Prediction.objects.filter(uncounted, shower__dataset_id=dataset.id)
                 .values_list("hadronic_model", "predicted_group")
-                .annotate(n=Count("id"))
+                .annotate(n=Count("*"))
                 .order_by()
             )
             for key, group, n in rows:

@@ -247,7 +247,7 @@ def counted_rows(batch: PrecomputeBatch) -> dict[str, int]:
             model_version=batch.model_version,
         )
         .values_list("predicted_group")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     for group, n in rows:
@@ -644,7 +644,7 @@ def missing_predictions(*, datasets=None, models=None) -> list[Missing]:
         counts = dict(
             Prediction.objects.filter(hadronic_model=key, model_version=version)
             .values("shower__dataset_id")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .values_list("shower__dataset_id", "n")
         )
         for dataset in datasets:
