@@ -377,8 +377,8 @@ def bench_precompute(context: dict) -> dict:
     from classify.datasets import dataset_features
     from classify.forests import load_forest, predict_features
     from classify.hadronic_models import HADRONIC_MODELS
-    from classify.models import PrecomputeBatch, Prediction
-    from classify.services import CHUNK_SIZE, start_precompute_many
+    from classify.models import Prediction
+    from classify.services import CHUNK_SIZE
     from kascade_game.celery import app
 
     dataset, created_s = bench_dataset(context)
@@ -417,7 +417,46 @@ def bench_precompute(context: dict) -> dict:
     result["raw_showers_per_s"] = round(predictions_total / raw_s, 1)
     log(f"raw predict_proba, 3 forests × 100k: {raw_s:.2f} s (runs {raw_runs})")
 
-    # Pipeline: a fresh batch per forest through Redis and two worker processes.
+    # Pipeline: a fresh batch per forest through Redis and two fresh worker
+    # processes (each loads its forests lazily, as after a training), REPEATS
+    # times; the median run is compared with the median raw run.
+    runs = [_pipeline_run(dataset, app) for _ in range(REPEATS)]
+    median_run = sorted(runs, key=lambda run: run["pipeline_seconds"])[len(runs) // 2]
+    result.update(median_run)
+    result["pipeline_runs"] = [run["pipeline_seconds"] for run in runs]
+    result["ratio_runs"] = [
+        round(predictions_total / run["pipeline_seconds"] / result["raw_showers_per_s"], 3)
+        for run in runs
+    ]
+    # The worst run's memory: the target is a ceiling.
+    for key in ("worker_peak_rss_mb", "worker_main_peak_rss_mb", "worker_tree_peak_rss_mb_sum"):
+        result[key] = max(run[key] for run in runs)
+    analyze_tables()
+    stored = Prediction.objects.filter(shower__dataset=dataset).count()
+    wall = result["pipeline_seconds"]
+    result["pipeline_showers_per_s"] = round(predictions_total / wall, 1)
+    result["ratio"] = round(result["pipeline_showers_per_s"] / result["raw_showers_per_s"], 3)
+    # The same comparison in CPU seconds, which other work on a shared machine disturbs less.
+    result["cpu_ratio"] = round(result["raw_cpu_seconds"] / result["pipeline_cpu_seconds"], 3)
+    result["predictions_stored"] = stored
+    log(
+        f"pipeline: median {wall:.2f} s (runs {result['pipeline_runs']}) → "
+        f"{result['pipeline_showers_per_s']:.0f}/s, ratio {result['ratio']} (runs "
+        f"{result['ratio_runs']}; CPU seconds: raw {result['raw_cpu_seconds']}, pipeline "
+        f"{result['pipeline_cpu_seconds']}, ratio {result['cpu_ratio']}), stored {stored}"
+    )
+
+    result["chunk_profile_ms"] = profile_chunk(dataset)
+    return result
+
+
+def _pipeline_run(dataset, app) -> dict:
+    """One precomputation of the dataset by every forest through a fresh worker; its figures."""
+    from classify.hadronic_models import HADRONIC_MODELS
+    from classify.models import PrecomputeBatch, Prediction
+    from classify.services import start_precompute_many
+
+    result: dict = {}
     reset_predictions(dataset)
     app.control.purge()
     worker_log = infra.BENCH_DIR / "celery-worker.log"
@@ -434,9 +473,17 @@ def bench_precompute(context: dict) -> dict:
             str(pid): round(infra.memory_kb(pid).get("VmRSS", 0) / 1024, 1)
             for pid in [worker.pid, *infra.descendants(worker.pid)]
         }
+        # The dispatching process warm, as a web server or a running command is:
+        # the task modules imported, the broker and the result backend connected.
+        import classify.tasks  # noqa: F401
+
+        app.backend.client.ping()
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection()
         log("worker ready; dispatching")
         machine_before = infra.system_cpu_seconds()
         started = time.perf_counter()
+        started_clock = time.time()  # the clock the workers stamp `finished` with
         # As after an import: one group of chunks, each chunk for the three forests.
         start_precompute_many(
             dataset_id=dataset.id, hadronic_models=list(HADRONIC_MODELS), eager=False
@@ -459,14 +506,15 @@ def bench_precompute(context: dict) -> dict:
                 raise RuntimeError(f"pipeline not done after {PIPELINE_TIMEOUT_S}s: {statuses}")
             if not worker.alive():
                 raise RuntimeError(f"worker died; see {worker_log}")
-            if now - last_sample > 0.5:
+            if now - last_sample >= 0.5:
                 tracker.sample()
                 cpu.sample([worker.pid, *infra.descendants(worker.pid)])
                 database_cpu.sample(database_backends())
                 last_sample = now
-            # The poll itself costs CPU on the cores being measured: a few times a second.
-            time.sleep(0.2)
-        wall = time.perf_counter() - started
+            # The poll costs CPU on the cores being measured, and its lag is not
+            # in the figure (the end is the batches' own stamp): twice a second.
+            time.sleep(0.5)
+        polled_wall = time.perf_counter() - started
         result["pipeline_machine_busy_share"] = _busy_share(
             machine_before, infra.system_cpu_seconds()
         )
@@ -481,14 +529,22 @@ def bench_precompute(context: dict) -> dict:
     finally:
         worker.stop()
 
-    analyze_tables()
+    # The pipeline is done when its last batch was marked done (the worker's
+    # stamp), not when the loop above next looked: that lag, up to the poll
+    # interval, belongs to the benchmark. Both are recorded.
+    last_finished = max(
+        PrecomputeBatch.objects.filter(dataset=dataset).values_list("finished", flat=True)
+    )
+    wall = last_finished.timestamp() - started_clock
+    if not 0 < wall <= polled_wall + 0.05:
+        raise RuntimeError(
+            f"batches finished {wall:.3f}s after dispatch, polled {polled_wall:.3f}s"
+        )
     stored = Prediction.objects.filter(shower__dataset=dataset).count()
+    if stored != N_SHOWERS * len(HADRONIC_MODELS):
+        raise RuntimeError(f"the pipeline stored {stored} predictions")
     result["pipeline_seconds"] = round(wall, 3)
-    result["pipeline_showers_per_s"] = round(predictions_total / wall, 1)
-    result["ratio"] = round(result["pipeline_showers_per_s"] / result["raw_showers_per_s"], 3)
-    # The same comparison in CPU seconds, which other work on a shared machine disturbs less.
-    result["cpu_ratio"] = round(result["raw_cpu_seconds"] / result["pipeline_cpu_seconds"], 3)
-    result["predictions_stored"] = stored
+    result["pipeline_seconds_polled"] = round(polled_wall, 3)
     result["batch_errors"] = sum(errors for *_, errors in statuses)
     chunk_times = _worker_chunk_times(worker_log)
     if chunk_times.get("total"):
@@ -502,12 +558,7 @@ def bench_precompute(context: dict) -> dict:
                 stage: round(statistics.median(chunk_times[stage]), 3) for stage in CHUNK_STAGES[1:]
             },
         }
-    log(
-        f"pipeline: {wall:.2f} s → {result['pipeline_showers_per_s']:.0f}/s, "
-        f"ratio {result['ratio']} (CPU seconds: raw {result['raw_cpu_seconds']}, pipeline "
-        f"{result['pipeline_cpu_seconds']}, ratio {result['cpu_ratio']}), stored {stored}"
-    )
-    result["chunk_profile_ms"] = profile_chunk(dataset)
+    log(f"pipeline run: {wall:.2f} s (polled {polled_wall:.2f} s)")
     return result
 
 
