@@ -273,14 +273,15 @@ def play_guess(request, public_id: str, position: int):
     except services.GameError as error:
         return _error(request, error)
     guess, game_round, card = outcome.guess, outcome.round, outcome.guess.card
-    context = {
-        **_card_context(game_round, card),
-        **_reveal_context(game_round, guess, outcome.predictions or None),
-    }
-    template = (
-        "kascade_game/play/_play_area.html" if request.htmx else "kascade_game/play/card.html"
-    )
-    return render(request, template, context)
+    reveal = _reveal_context(game_round, guess, outcome.predictions or None)
+    if request.htmx:
+        # The card is on the player's screen: only the reveal and the round bar
+        # change. Re-rendering the card (its footprint above all) was a third of
+        # a guess's server time (docs/benchmarks.md, loadtest).
+        context = {**reveal, "position_display": card.position + 1, "remaining": None}
+        return render(request, "kascade_game/play/_guess_result.html", context)
+    context = {**_card_context(game_round, card), **reveal}
+    return render(request, "kascade_game/play/card.html", context)
 
 
 @require_GET

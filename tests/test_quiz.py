@@ -161,6 +161,27 @@ def test_the_reveal_shows_truth_and_three_forests_with_the_contract_hooks(client
 
 
 @pytest.mark.django_db
+def test_an_htmx_guess_answers_with_the_reveal_and_the_round_bar_not_the_card_again(
+    client, game_data
+):
+    game_round = start_round(client)
+    assert "<svg" in client.get(card_url(game_round, 0)).content.decode()
+    htmx = client.post(guess_url(game_round, 0), {"choice": "He"}, HTTP_HX_REQUEST="true")
+    text = htmx.content.decode()
+    guess = Guess.objects.get(card__round=game_round, card__position=0)
+    assert "data-reveal" in text and "<svg" not in text and "guess-form" not in text
+    bar = re.search(
+        r'<div class="round-bar" id="round-bar" hx-swap-oob="true">(.*?)</div>', text, re.S
+    )
+    assert bar, "the round bar comes out of band, to replace the one above the card"
+    assert f'data-score="{guess.points}"' in bar[1]
+    assert '<progress max="10" value="1"' in bar[1]
+    # Without htmx the same answer is the whole card page, card and reveal.
+    page = client.post(guess_url(game_round, 1), {"choice": "He"}).content.decode()
+    assert "<svg" in page and "data-reveal" in page and "hx-swap-oob" not in page
+
+
+@pytest.mark.django_db
 def test_a_replayed_guess_is_counted_once_and_answered_with_the_recorded_result(client, game_data):
     game_round = start_round(client)
     first = client.post(guess_url(game_round, 0), {"choice": "p"})

@@ -46,6 +46,9 @@ def test_a_new_player_plays_a_full_round_with_the_mouse(
         assert page.locator(".footprint svg[role=img]").count() == 1
         page.locator(f'[data-guess="{["p", "He", "C", "Si", "Fe"][position % 5]}"]').click()
         assert_reveal_complete(page)
+        # The reveal came alone; the round bar above the card was swapped out of band.
+        assert page.locator("#round-bar progress").get_attribute("value") == str(position + 1)
+        assert page.locator(".footprint svg[role=img]").count() == 1, "the card stays"
         scores.append(int(page.locator("[data-score]").first.get_attribute("data-score")))
         if position == 0:
             page.screenshot(path=str(artifacts_dir / "quiz-reveal-desktop.png"), full_page=True)
