@@ -136,6 +136,9 @@ def test_a_keyboard_only_round_in_german(new_page, live_server, live_game_data):
         pytest.fail("Tab never reached the start button")
     page.keyboard.press("Enter")
     page.locator("[data-guess]").first.wait_for()
+    # The first card came by navigation: its keys work once play.js (deferred) has run,
+    # which is before the load event. A key pressed earlier reaches no handler.
+    page.wait_for_load_state("load")
     assert page.get_by_role("heading", name="Welcher Kern hat diesen Schauer ausgelöst?").count()
     for position in range(10):
         page.locator(f'[data-guess][data-key="{position % 5 + 1}"]').first.wait_for()
