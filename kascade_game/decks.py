@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Count, Max
 
 from classify.physics import MASS_GROUPS
-from classify.selectors import dealable_showers, predictions_for
+from classify.selectors import active_versions, dealable_showers, predictions_for
 
 from .models import DeckEntry, Difficulty
 
@@ -62,6 +64,7 @@ def rebuild_deck() -> int:
             )
     DeckEntry.objects.all().delete()
     DeckEntry.objects.bulk_create(entries, batch_size=2000)
+    forget_candidates()
     return len(entries)
 
 
@@ -77,6 +80,45 @@ def group_plan(size: int, rng: random.Random) -> list[str]:
     return plan
 
 
+# A process keeps the deck's candidates for a while: reading them, with the
+# check that every active forest answered each, was the most expensive query of
+# a round's start (17 ms to run and 3 ms to plan on the 3,000-shower deck,
+# docs/benchmarks.md). They are kept per deck signature (the active forest
+# versions and the entries' count and highest id: a rebuild gives every entry a
+# new id) and for DECK_CANDIDATES_SECONDS at most, and a dealt round is checked
+# against the database before it is used.
+DECK_CANDIDATES_SECONDS = 30.0
+_candidates_cache: dict[str, tuple] = {}
+
+
+def _deck_signature() -> tuple:
+    entries = DeckEntry.objects.aggregate(n=Count("id"), last=Max("id"))
+    return (tuple(sorted(active_versions().items())), entries["n"], entries["last"])
+
+
+def _candidates(*, fresh: bool = False) -> tuple[dict[tuple[str, str], list[int]], bool]:
+    """{(group, difficulty): dealable shower ids in id order}, and whether it came from memory."""
+    signature = _deck_signature()
+    kept = _candidates_cache.get("deck")
+    now = time.monotonic()
+    if not fresh and kept and kept[0] == signature and now - kept[1] < DECK_CANDIDATES_SECONDS:
+        return kept[2], True
+    candidates: dict[tuple[str, str], list[int]] = {}
+    rows = (
+        DeckEntry.objects.filter(shower__in=dealable_showers())
+        .order_by("shower_id")
+        .values_list("mass_group", "difficulty", "shower_id")
+    )
+    for group, level, shower_id in rows:
+        candidates.setdefault((group, level), []).append(shower_id)
+    _candidates_cache["deck"] = (signature, now, candidates)
+    return candidates, False
+
+
+def forget_candidates() -> None:
+    _candidates_cache.clear()
+
+
 def deal(
     *, size: int, difficulty: str, rng: random.Random, exclude_shower_ids: set[int] = frozenset()
 ) -> list[int]:
@@ -85,10 +127,10 @@ def deal(
     When a group has too few showers at this difficulty, the neighbouring
     difficulties fill in, so a round is always complete if the deck is.
 
-    One query reads the groups' candidates at every difficulty (the deck
-    entries whose showers are still dealable: every active forest answered
-    them); picking happens here. Starting a round took one query per group
-    and difficulty before, each repeating the dealable check.
+    The candidates are the deck entries whose showers are dealable (every
+    active forest answered them), read in one query or kept from an earlier
+    round (see _candidates). Kept ones are checked: if a dealt shower is no
+    longer dealable, the candidates are read again and the round dealt anew.
     """
     order = {
         Difficulty.EASY: [Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD],
@@ -97,22 +139,28 @@ def deal(
     }[Difficulty(difficulty)]
     plan = group_plan(size, rng)
     wanted = {group: plan.count(group) for group in MASS_GROUPS if plan.count(group)}
-    candidates: dict[tuple[str, str], list[int]] = {}
-    rows = (
-        DeckEntry.objects.filter(mass_group__in=list(wanted), shower__in=dealable_showers())
-        .order_by("shower_id")
-        .values_list("mass_group", "difficulty", "shower_id")
-    )
-    for group, level, shower_id in rows:
-        if shower_id not in exclude_shower_ids:
-            candidates.setdefault((group, level), []).append(shower_id)
+    candidates, kept = _candidates()
+    dealt = _pick(candidates, plan, wanted, order, rng, exclude_shower_ids)
+    if kept and dealt:
+        still = set(dealable_showers().filter(id__in=dealt).values_list("id", flat=True))
+        if still != set(dealt):
+            candidates, _ = _candidates(fresh=True)
+            dealt = _pick(candidates, plan, wanted, order, rng, exclude_shower_ids)
+    return dealt
+
+
+def _pick(candidates, plan, wanted, order, rng, exclude_shower_ids) -> list[int]:
     by_group: dict[str, list[int]] = {}
     for group in MASS_GROUPS:
         if group not in wanted:
             continue
         picked: list[int] = []
         for level in order:
-            pool = candidates.get((group, level), [])
+            pool = [
+                shower_id
+                for shower_id in candidates.get((group, level), [])
+                if shower_id not in exclude_shower_ids
+            ]
             rng.shuffle(pool)
             picked += pool[: wanted[group] - len(picked)]
             if len(picked) == wanted[group]:

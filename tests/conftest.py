@@ -310,6 +310,15 @@ def finish_round(client, *, choices=None) -> object:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_deck_candidates():
+    """A process keeps the deck's candidates (kascade_game.decks); a test's database is
+    rolled back under them, and SQLite gives the next test's rows the same ids."""
+    from kascade_game.decks import forget_candidates
+
+    forget_candidates()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_board_cache():
     """The cache outlives each test's rolled-back database: start every test on a new
     board generation and without cached statistics (no flush: Redis also holds the broker)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -141,6 +142,40 @@ def test_no_response_before_the_guess_contains_the_truth_or_a_prediction(client,
         for marker in REVEAL_MARKERS:
             assert marker not in text, f"{marker!r} leaked before the guess"
         assert "data-guess" in text or "/play/new/" in text
+
+
+@pytest.mark.django_db
+def test_a_deal_reuses_the_kept_candidates_but_never_deals_a_shower_that_lost_an_answer(
+    game_data,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kascade_game.decks import deal
+
+    def candidate_reads(queries) -> int:
+        return sum('"kascade_game_deckentry"."mass_group"' in q["sql"] for q in queries)
+
+    with CaptureQueriesContext(connection) as first:
+        deal(size=10, difficulty="easy", rng=random.Random(1))
+    with CaptureQueriesContext(connection) as second:
+        deal(size=10, difficulty="easy", rng=random.Random(2))
+    assert candidate_reads(first) == 1 and candidate_reads(second) == 0
+
+    # Every shower but two of each group loses a forest's answer behind the kept candidates.
+    dealable = list(dealable_showers().order_by("id").values_list("id", "mass_group"))
+    keep = set()
+    for group in ("p", "He", "C", "Si", "Fe"):
+        keep |= set([sid for sid, g in dealable if g == group][:2])
+    Prediction.objects.filter(
+        shower_id__in=[sid for sid, _ in dealable if sid not in keep], hadronic_model="epos-lhc"
+    ).delete()
+    for seed in range(5):
+        with CaptureQueriesContext(connection) as queries:
+            dealt = deal(size=10, difficulty="easy", rng=random.Random(seed))
+        assert set(dealt) == keep, "only the showers every forest still answers"
+        if seed == 0:
+            assert candidate_reads(queries) == 1, "the stale candidates were read again"
 
 
 @pytest.mark.django_db
