@@ -886,7 +886,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600.0, help="time cap of the load phase")
     parser.add_argument("--throughput-clients", type=int, default=8)
     parser.add_argument("--healthz-requests", type=int, default=3000)
-    parser.add_argument("--guess-rounds", type=int, default=4, help="rounds per client")
+    parser.add_argument("--guess-rounds", type=int, default=10, help="rounds per client")
     parser.add_argument("--skip-faults", action="store_true")
     parser.add_argument("--kill-showers", type=int, default=20_000)
     parser.add_argument("--output", default=str(infra.BENCH_DIR / "loadtest.json"))
