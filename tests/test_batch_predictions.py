@@ -467,3 +467,74 @@ def test_a_dataset_deleted_while_a_chunk_writes_leaves_no_prediction_behind():
     assert not Prediction.objects.filter(shower_id__in=shower_ids).exists()
     with transaction.atomic():
         assert not hold_dataset(dataset.id), "a chunk arriving after the deletion writes nothing"
+
+
+@pytest.mark.django_db
+def test_a_process_loads_each_forest_once_ahead_of_its_first_chunk(monkeypatch):
+    from classify import services
+
+    dataset = small_dataset("batch-load-ahead", 120, 44)
+    loads: list[str] = []
+    real_load = services.load_forest
+
+    def counting_load(key, *args, **kwargs):
+        loads.append(key)
+        return real_load(key, *args, **kwargs)
+
+    monkeypatch.setattr(services, "load_forest", counting_load)
+    monkeypatch.setattr(services, "_FOREST_CACHE", {})
+    monkeypatch.setattr(services, "_FOREST_LOADS", {})
+    batches = [
+        PrecomputeBatch.objects.create(
+            dataset=dataset,
+            hadronic_model=key,
+            model_version=read_card(key)["version"],
+            total=120,
+            chunks_total=2,
+        )
+        for key in HADRONIC_MODELS
+    ]
+    ids = [batch.id for batch in batches]
+    predict_chunk(batch_ids=ids, row_start=0, row_stop=60)
+    assert sorted(loads) == sorted(HADRONIC_MODELS), "each forest loaded once, for its batch"
+    assert services._FOREST_LOADS == {}, "every load started ahead was taken up"
+    predict_chunk(batch_ids=ids, row_start=60, row_stop=120)
+    assert sorted(loads) == sorted(HADRONIC_MODELS), "the second chunk loads nothing"
+    for batch in batches:
+        batch.refresh_from_db()
+        assert batch.done == 120
+
+
+@pytest.mark.django_db
+def test_a_forest_that_fails_to_load_ahead_fails_its_batch_alone(monkeypatch):
+    from classify import services
+    from classify.services import ChunkFailed
+
+    dataset = small_dataset("batch-load-ahead-missing", 60, 45)
+    real_load = services.load_forest
+
+    def load_or_miss(key, *args, **kwargs):
+        if key == "epos-lhc":
+            raise services.ForestMissing("no trained forest for epos-lhc (test)")
+        return real_load(key, *args, **kwargs)
+
+    monkeypatch.setattr(services, "load_forest", load_or_miss)
+    monkeypatch.setattr(services, "_FOREST_CACHE", {})
+    monkeypatch.setattr(services, "_FOREST_LOADS", {})
+    batches = {
+        key: PrecomputeBatch.objects.create(
+            dataset=dataset,
+            hadronic_model=key,
+            model_version=read_card(key)["version"],
+            total=60,
+            chunks_total=1,
+        )
+        for key in HADRONIC_MODELS
+    }
+    with pytest.raises(ChunkFailed) as failed:
+        predict_chunk(batch_ids=[b.id for b in batches.values()], row_start=0, row_stop=60)
+    assert list(failed.value.errors) == [batches["epos-lhc"].id]
+    assert "ForestMissing" in failed.value.errors[batches["epos-lhc"].id]
+    for key, batch in batches.items():
+        batch.refresh_from_db()
+        assert batch.done == (0 if key == "epos-lhc" else 60)
