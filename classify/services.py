@@ -62,7 +62,19 @@ class StaleForest(RuntimeError):
 _FOREST_CACHE: dict[str, TrainedForest] = {}
 # Forests being loaded in the background for the chunk at hand (see load_forests_ahead).
 _FOREST_LOADS: dict[str, Future] = {}
-_LOADER: dict[int, ThreadPoolExecutor] = {}
+# This process's helper threads by name, each started on first use (so never
+# inherited by a fork): the forest loader and the prediction writer.
+_THREADS: dict[str, tuple[int, ThreadPoolExecutor]] = {}
+
+
+def _process_thread(name: str) -> ThreadPoolExecutor:
+    pid = os.getpid()
+    started = _THREADS.get(name)
+    if started is None or started[0] != pid:
+        if name == "forest-loader":
+            _FOREST_LOADS.clear()  # loads of the parent process, which this one never sees
+        _THREADS[name] = (pid, ThreadPoolExecutor(max_workers=1, thread_name_prefix=name))
+    return _THREADS[name][1]
 
 
 def load_forests_ahead(batches) -> None:
@@ -74,19 +86,13 @@ def load_forests_ahead(batches) -> None:
     waits for a load it needs; a load that failed is done again there, where
     its error is raised and reported as the batch's.
     """
-    pid = os.getpid()
-    if pid not in _LOADER:
-        _LOADER.clear()
-        _FOREST_LOADS.clear()
-        _LOADER[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forest-loader")
+    loader = _process_thread("forest-loader")
     for batch in batches:
         forest = _FOREST_CACHE.get(batch.hadronic_model)
         if forest is not None and forest.version == batch.model_version:
             continue
         if batch.hadronic_model not in _FOREST_LOADS:
-            _FOREST_LOADS[batch.hadronic_model] = _LOADER[pid].submit(
-                load_forest, batch.hadronic_model
-            )
+            _FOREST_LOADS[batch.hadronic_model] = loader.submit(load_forest, batch.hadronic_model)
 
 
 def forest_for(hadronic_model: str, version: str) -> TrainedForest:
@@ -373,16 +379,9 @@ def _predict_batch(batch: PrecomputeBatch, features: np.ndarray) -> _Predicted:
     return _Predicted(probabilities, loaded - started, time.perf_counter() - loaded)
 
 
-_WRITER: dict[int, ThreadPoolExecutor] = {}
-
-
 def _writer() -> ThreadPoolExecutor:
-    """This process's writer thread, started on first use (so never inherited by a fork)."""
-    pid = os.getpid()
-    if pid not in _WRITER:
-        _WRITER.clear()
-        _WRITER[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prediction-writer")
-    return _WRITER[pid]
+    """This process's writer thread."""
+    return _process_thread("prediction-writer")
 
 
 def _with_fresh_connection(job):

@@ -469,6 +469,20 @@ def test_a_dataset_deleted_while_a_chunk_writes_leaves_no_prediction_behind():
         assert not hold_dataset(dataset.id), "a chunk arriving after the deletion writes nothing"
 
 
+def batches_of_every_forest(dataset: Dataset, *, chunks: int) -> dict[str, PrecomputeBatch]:
+    """A batch per forest (its current version) over the whole dataset, no rows yet."""
+    return {
+        key: PrecomputeBatch.objects.create(
+            dataset=dataset,
+            hadronic_model=key,
+            model_version=read_card(key)["version"],
+            total=dataset.shower_count,
+            chunks_total=chunks,
+        )
+        for key in HADRONIC_MODELS
+    }
+
+
 @pytest.mark.django_db
 def test_a_process_loads_each_forest_once_ahead_of_its_first_chunk(monkeypatch):
     from classify import services
@@ -484,16 +498,7 @@ def test_a_process_loads_each_forest_once_ahead_of_its_first_chunk(monkeypatch):
     monkeypatch.setattr(services, "load_forest", counting_load)
     monkeypatch.setattr(services, "_FOREST_CACHE", {})
     monkeypatch.setattr(services, "_FOREST_LOADS", {})
-    batches = [
-        PrecomputeBatch.objects.create(
-            dataset=dataset,
-            hadronic_model=key,
-            model_version=read_card(key)["version"],
-            total=120,
-            chunks_total=2,
-        )
-        for key in HADRONIC_MODELS
-    ]
+    batches = list(batches_of_every_forest(dataset, chunks=2).values())
     ids = [batch.id for batch in batches]
     predict_chunk(batch_ids=ids, row_start=0, row_stop=60)
     assert sorted(loads) == sorted(HADRONIC_MODELS), "each forest loaded once, for its batch"
@@ -521,16 +526,7 @@ def test_a_forest_that_fails_to_load_ahead_fails_its_batch_alone(monkeypatch):
     monkeypatch.setattr(services, "load_forest", load_or_miss)
     monkeypatch.setattr(services, "_FOREST_CACHE", {})
     monkeypatch.setattr(services, "_FOREST_LOADS", {})
-    batches = {
-        key: PrecomputeBatch.objects.create(
-            dataset=dataset,
-            hadronic_model=key,
-            model_version=read_card(key)["version"],
-            total=60,
-            chunks_total=1,
-        )
-        for key in HADRONIC_MODELS
-    }
+    batches = batches_of_every_forest(dataset, chunks=1)
     with pytest.raises(ChunkFailed) as failed:
         predict_chunk(batch_ids=[b.id for b in batches.values()], row_start=0, row_stop=60)
     assert list(failed.value.errors) == [batches["epos-lhc"].id]
