@@ -162,6 +162,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU seconds a process tree has used so far, including its members that ended.
+
+    Each live process counts its own time and that of its children that ended
+    (the kernel adds a reaped child's time to its parent), so a recycled
+    gunicorn worker or a PostgreSQL backend that closed is still counted.
+    """
+    total = 0.0
+    for pid in [root_pid, *descendants(root_pid)]:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class CpuMeter:
     """CPU time used by a set of processes (a worker tree, database backends) since a start.
@@ -481,6 +499,12 @@ class PrivatePostgres:
             stderr=subprocess.DEVNULL,
             timeout=timeout_s + 10,
         )
+
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def running(self) -> bool:
         return (self.data_dir / "postmaster.pid").exists()

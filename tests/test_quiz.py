@@ -355,3 +355,99 @@ def test_a_card_keeps_the_answers_of_the_forests_that_were_active_when_it_was_de
     assert shown and shown.group(1) == card.forests[key]["group"]
     guess = Guess.objects.get(card=card)
     assert guess.forest_answers[key] == card.forests[key]["group"] != other_group
+
+
+def _columns(instance) -> dict:
+    return {
+        field.attname: getattr(instance, field.attname) for field in type(instance)._meta.fields
+    }
+
+
+@pytest.mark.django_db
+def test_the_guess_path_reads_card_round_room_and_shower_exactly_as_the_orm_does(game_data):
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from kascade_game import guess_statements, services
+    from kascade_game.models import RoundCard
+    from leaderboard.models import Player
+    from rooms.models import Room
+
+    player = Player.objects.create(nickname="Ada", nickname_key="ada")
+    solo = services.start_round(player=player, difficulty="easy")
+    teacher = get_user_model().objects.create_user("teacher-ada")
+    room = Room.objects.create(teacher=teacher, name="Klasse 7b", size=10, seconds_per_card=30)
+    in_room = services.start_round(
+        player=player,
+        kind=Round.Kind.ROOM,
+        room=room,
+        shower_ids=list(solo.cards.order_by("position").values_list("shower_id", flat=True)),
+    )
+    RoundCard.objects.filter(round=in_room, position=3).update(shown_at=timezone.now())
+    for game_round, position in ((solo, 0), (in_room, 3)):
+        expected = RoundCard.objects.select_related("round", "round__room", "shower").get(
+            round=game_round, position=position
+        )
+        with transaction.atomic():
+            card = guess_statements.lock_card(
+                public_id=game_round.public_id, position=position, owners=[player.pk]
+            )
+        assert _columns(card) == _columns(expected)
+        assert _columns(card.round) == _columns(expected.round)
+        assert _columns(card.shower) == _columns(expected.shower)
+        if expected.round.room is None:
+            assert card.round.room is None
+        else:
+            assert _columns(card.round.room) == _columns(expected.round.room)
+    # The timed room card: an aware time and the forests' snapshot as a dict, as the ORM gives.
+    assert card.shown_at.tzinfo is not None and isinstance(card.forests, dict)
+    assert card.forests and not card._state.adding
+    with transaction.atomic():
+        someone_else = guess_statements.lock_card(
+            public_id=solo.public_id, position=0, owners=[player.pk + 1000]
+        )
+        past_the_end = guess_statements.lock_card(
+            public_id=solo.public_id, position=10, owners=[player.pk]
+        )
+    assert someone_else is None and past_the_end is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reading_a_card_for_a_guess_locks_its_round_until_the_guess_commits():
+    from django.db import DatabaseError, connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are tested on real PostgreSQL (the services pass)")
+    import threading
+
+    from kascade_game import guess_statements, services
+    from leaderboard.models import Player
+    from tests.factories import build_game_data
+
+    build_game_data()
+    player = Player.objects.create(nickname="Lise", nickname_key="lise")
+    game_round = services.start_round(player=player, difficulty="easy")
+    outcome = {}
+
+    def try_the_same_round():
+        try:
+            with transaction.atomic():
+                Round.objects.select_for_update(nowait=True).get(pk=game_round.pk)
+            outcome["locked"] = False
+        except DatabaseError:
+            outcome["locked"] = True
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        card = guess_statements.lock_card(
+            public_id=game_round.public_id, position=0, owners=[player.pk]
+        )
+        assert card is not None
+        other = threading.Thread(target=try_the_same_round)
+        other.start()
+        other.join(timeout=30)
+    assert outcome == {"locked": True}
+    try_the_same_round()
+    assert outcome == {"locked": False}

@@ -1,0 +1,194 @@
+"""The guess path's three statements, written in SQL once per process.
+
+Recording a guess locks the round and reads its card, then inserts the guess
+and adds its points to the round. Through the ORM these cost about 3 ms of CPU
+per guess, most of it compiling the same queries again (the locking SELECT
+with its round, room and shower: 2.0 ms compiled and run by the ORM, 0.4 ms as
+SQL; docs/benchmarks.md, Load). Here each statement is built once from the
+models' metadata (table and column names, the database's quoting and its
+support for ``FOR UPDATE OF``) and its rows are turned into model instances
+with the fields' own converters, so what the callers get is exactly what the
+ORM would have given them, on PostgreSQL and on SQLite alike.
+
+All three run on Django's cursor: errors arrive as ``django.db`` errors (a
+second guess of a card is an ``IntegrityError``), and the queries are logged
+and counted like any other.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.db import connection
+
+from classify.models import Shower
+from rooms.models import Room
+
+from .models import Guess, Round, RoundCard
+
+# The tables of the locking SELECT, in the order of its columns, with their aliases.
+_JOINED = ((RoundCard, "c"), (Round, "r"), (Room, "m"), (Shower, "s"))
+
+
+def _fields(model) -> list:
+    return list(model._meta.concrete_fields)
+
+
+@cache
+def _attnames(model) -> tuple[list[str], int]:
+    """The attribute names of the model's columns and the position of its primary key."""
+    fields = _fields(model)
+    return [field.attname for field in fields], fields.index(model._meta.pk)
+
+
+def _converters(model, alias: str) -> list[tuple[list, object]]:
+    """Per column: the database's and the field's converters, as the ORM applies them."""
+    result = []
+    for field in _fields(model):
+        column = field.get_col(alias)
+        result.append(
+            (connection.ops.get_db_converters(column) + field.get_db_converters(connection), column)
+        )
+    return result
+
+
+@cache
+def _lock_statement(vendor: str, owners: int) -> tuple[str, list]:
+    """SELECT card, round, room and shower by round id, owners and position; lock the round."""
+    del vendor  # the cache key: the statement depends on the database's dialect
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"{alias}.{quote(field.column)}" for model, alias in _JOINED for field in _fields(model)
+    )
+
+    def table(model) -> str:
+        return quote(model._meta.db_table)
+
+    def column(alias: str, model, name: str) -> str:
+        return f"{alias}.{quote(model._meta.get_field(name).column)}"
+
+    locking = ""
+    if connection.features.has_select_for_update:
+        locking = " FOR UPDATE"
+        if connection.features.has_select_for_update_of:
+            locking += " OF r"
+    sql = (
+        f"SELECT {columns} FROM {table(RoundCard)} c"
+        f" INNER JOIN {table(Round)} r"
+        f" ON {column('r', Round, 'id')} = {column('c', RoundCard, 'round')}"
+        f" LEFT OUTER JOIN {table(Room)} m"
+        f" ON {column('m', Room, 'id')} = {column('r', Round, 'room')}"
+        f" INNER JOIN {table(Shower)} s"
+        f" ON {column('s', Shower, 'id')} = {column('c', RoundCard, 'shower')}"
+        f" WHERE {column('r', Round, 'public_id')} = %s"
+        f" AND {column('c', RoundCard, 'position')} = %s"
+        f" AND {column('r', Round, 'player')} IN ({', '.join(['%s'] * owners)})"
+        f" LIMIT 1{locking}"
+    )
+    converters = [_converters(model, alias) for model, alias in _JOINED]
+    return sql, converters
+
+
+def _instance(model, converters, values):
+    converted = []
+    for value, (functions, column) in zip(values, converters, strict=True):
+        for function in functions:
+            value = function(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, _attnames(model)[0], converted)
+
+
+def lock_card(*, public_id: str, position: int, owners: list[int]) -> RoundCard | None:
+    """The card at `position` of an owner's round, with its round (locked until the
+    transaction ends), the round's room (or None) and the card's shower; or None."""
+    if not owners:
+        return None
+    sql, converters = _lock_statement(connection.vendor, len(owners))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [public_id, position, *owners])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instances, start = [], 0
+    for (model, _alias), model_converters in zip(_JOINED, converters, strict=True):
+        values = row[start : start + len(model_converters)]
+        start += len(model_converters)
+        # A round without a room: the LEFT JOIN gives NULL for every column of it.
+        has_row = values[_attnames(model)[1]] is not None
+        instances.append(_instance(model, model_converters, values) if has_row else None)
+    card, game_round, room, shower = instances
+    game_round.room = room
+    card.round = game_round
+    card.shower = shower
+    return card
+
+
+@cache
+def _insert_statement(vendor: str) -> tuple[str, list, bool]:
+    del vendor
+    quote = connection.ops.quote_name
+    fields = [field for field in _fields(Guess) if not field.primary_key]
+    returning = connection.features.can_return_columns_from_insert
+    sql = (
+        f"INSERT INTO {quote(Guess._meta.db_table)}"
+        f" ({', '.join(quote(field.column) for field in fields)})"
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+        + (f" RETURNING {quote(Guess._meta.pk.column)}" if returning else "")
+    )
+    return sql, fields, returning
+
+
+def insert_guess(guess: Guess) -> Guess:
+    """INSERT the new guess (its `created` set now) and give it its id."""
+    sql, fields, returning = _insert_statement(connection.vendor)
+    params = [
+        field.get_db_prep_save(field.pre_save(guess, add=True), connection) for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            guess.pk = cursor.fetchone()[0]
+        else:
+            guess.pk = connection.ops.last_insert_id(
+                cursor, Guess._meta.db_table, Guess._meta.pk.column
+            )
+    guess._state.adding = False
+    guess._state.db = connection.alias
+    return guess
+
+
+@cache
+def _round_update_statement(vendor: str) -> str:
+    del vendor
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(Round._meta.get_field(name).column)
+
+    def add(name: str) -> str:
+        return f"{column(name)} = {column(name)} + %s"
+
+    return (
+        f"UPDATE {quote(Round._meta.db_table)} SET {add('points')}, {add('correct')},"
+        f" {add('answered')}, {column('streak')} = %s, {column('best_streak')} = %s,"
+        f" {column('finished')} = %s WHERE {column('id')} = %s"
+    )
+
+
+def add_to_round(*, game_round: Round, points: int, correct: int) -> None:
+    """Add one answered card to the (locked) round's row: increments, so the row
+    stays right even if a caller's copy of it were stale."""
+    finished = Round._meta.get_field("finished").get_db_prep_save(game_round.finished, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _round_update_statement(connection.vendor),
+            [
+                points,
+                correct,
+                1,
+                game_round.streak,
+                game_round.best_streak,
+                finished,
+                game_round.pk,
+            ],
+        )
