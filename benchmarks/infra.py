@@ -162,6 +162,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def fdatasync_latency(directory: Path, *, seconds: float) -> dict:
+    """Write 8 kB and fdatasync it, again and again for `seconds` (as a commit flushes
+    PostgreSQL's WAL): the median, the 99th percentile and the worst wait, in ms."""
+    path = Path(directory) / "fdatasync-probe"
+    waits = []
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            os.write(descriptor, b"\0" * 8192)
+            started = time.perf_counter()
+            os.fdatasync(descriptor)
+            waits.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.005)
+    finally:
+        os.close(descriptor)
+        path.unlink(missing_ok=True)
+    waits.sort()
+    return {
+        "samples": len(waits),
+        "p50": round(waits[len(waits) // 2], 2),
+        "p99": round(waits[int(len(waits) * 0.99)], 2),
+        "max": round(waits[-1], 1),
+        "over_100": sum(wait > 100 for wait in waits),
+    }
+
+
 def tree_cpu_seconds(root_pid: int) -> float:
     """CPU seconds a process tree has used so far, including its members that ended.
 

@@ -41,3 +41,48 @@ def test_a_process_trees_cpu_time_counts_the_children_that_ended():
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_the_disk_probe_reports_its_waits_and_leaves_nothing_behind(tmp_path):
+    waits = infra.fdatasync_latency(tmp_path, seconds=0.3)
+    assert waits["samples"] > 5
+    assert 0 < waits["p50"] <= waits["p99"] <= waits["max"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_connection():
+    """Like a browser: a request on a reused connection that the server closed unanswered
+    goes out once more on a new connection, and is counted."""
+    import asyncio
+
+    from benchmarks import loadtest
+
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+    connections = []
+
+    async def serve(reader, writer):
+        connections.append(writer)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        if len(connections) == 1:
+            # The first connection: the next request on it is read and dropped unanswered.
+            await reader.readuntil(b"\r\n\r\n")
+        else:
+            await reader.read()  # the client's new connection stays open until it is done
+        writer.close()
+
+    async def play():
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        recorder = loadtest.Recorder(budget=10)
+        async with loadtest.new_client(f"http://127.0.0.1:{port}", "lt-test") as client:
+            first = await recorder.request(client, "x", "GET", "/a")
+            second = await recorder.request(client, "x", "POST", "/b", data={"choice": "Fe"})
+        server.close()
+        return recorder, first, second
+
+    recorder, first, second = asyncio.run(play())
+    assert first.status_code == second.status_code == 200
+    assert recorder.resent == 1 and recorder.transport_errors == 0
+    assert len(connections) == 2
