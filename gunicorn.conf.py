@@ -105,3 +105,19 @@ accesslog = "-"
 errorlog = "-"
 loglevel = (os.environ.get("GUNICORN_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s"'
+
+
+def pre_fork(server, worker):
+    """Freeze the master's objects before each worker is forked.
+
+    With the application preloaded, a worker starts with the master's heap
+    (Django, pandas, scikit-learn, Plotly) shared copy-on-write. Its first full
+    garbage collection would visit every one of those objects and so copy
+    nearly every page: a worker restarted after max_requests spent about half
+    a second of CPU on it, and its guesses cost twice the CPU for a while
+    (docs/benchmarks.md, Load). Frozen objects are never collected or visited
+    (Python's gc.freeze, meant for exactly this).
+    """
+    import gc
+
+    gc.freeze()

@@ -12,10 +12,12 @@ setup_defaults: datasets, forests from models/*.joblib, predictions, deck).
 Phases, in this order:
 
 1. warm-up: a few full rounds (every worker opens its connections);
-2. throughput: /healthz alone, then guess POSTs alone (on rounds started
-   beforehand), each from the same number of clients without pauses; the ratio
-   guess/healthz compares the guess path with the cheapest request the same
-   server answers;
+2. throughput: /healthz alone and guess POSTs alone (on rounds started
+   beforehand), in alternating runs from the same number of clients without
+   pauses; the ratio guess/healthz compares the guess path with the cheapest
+   request the same server answers (the median over the guess runs, each
+   against the /healthz runs around it), and each run records the CPU every
+   part of the stack used per request;
 3. load: N players at once, each through a full solo round as the browser
    plays it (the /play/ form, POST /play/new/ with its CSRF token, each card,
    each guess with htmx headers, the summary, the leaderboard), pausing
@@ -337,11 +339,10 @@ async def healthz_throughput(base_url: str, *, clients: int, total: int, cpu=Non
     }
 
 
-async def guess_throughput(
-    base_url: str, recorder: Recorder, *, clients: int, rounds_each: int, seed: int, cpu=None
-) -> dict:
-    """Rounds are started first (not timed); then every client posts all its guesses."""
-    rng = random.Random(seed)
+async def start_guess_rounds(
+    base_url: str, recorder: Recorder, *, clients: int, rounds_each: int
+) -> list[tuple[object, list[RoundLedger]]]:
+    """Each client's rounds for the guess blocks, started beforehand (not timed)."""
     players = []
     for _ in range(clients):
         client = new_client(base_url, "lt-guess")
@@ -351,10 +352,17 @@ async def guess_throughput(
             ledgers.append(RoundLedger(public_id))
         recorder.rounds.extend(ledgers)
         players.append((client, ledgers))
+    return players
+
+
+async def guess_block(
+    players, recorder: Recorder, *, rounds: int, rng: random.Random, cpu=None
+) -> dict:
+    """Every client posts all the guesses of its next `rounds` unplayed rounds, at once."""
     before = len(recorder.samples["guess"])
 
     async def post_all(client, ledgers):
-        for ledger in ledgers:
+        for ledger in [ledger for ledger in ledgers if not ledger.finished][:rounds]:
             for position in range(10):
                 await post_guess(client, recorder, ledger, position, rng.choice(GROUPS))
             ledger.finished = True
@@ -366,12 +374,10 @@ async def guess_throughput(
     )
     elapsed = time.perf_counter() - started
     cpu_after = cpu() if cpu else None
-    for client, _ in players:
-        await client.aclose()
     failures = [repr(result) for result in results if isinstance(result, Exception)]
     guesses = recorder.samples["guess"][before:]
     return {
-        "clients": clients,
+        "clients": len(players),
         "requests": len(guesses),
         "seconds": round(elapsed, 2),
         "requests_per_s": round(len(guesses) / elapsed, 1),
@@ -870,20 +876,23 @@ def print_report(results: dict) -> None:
     for row in rows:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
     throughput = results.get("throughput", {})
-    phases = [
-        (name, throughput.get(name, {}))
-        for name in ("healthz_before", "guess_alone", "healthz_after")
-    ]
-    if any("cpu_ms_per_request" in phase for _name, phase in phases):
+    healthz_runs, guess_runs = throughput.get("healthz_runs", []), throughput.get("guess_runs", [])
+    phases = [("healthz", run) for run in healthz_runs[:1]]
+    for guess, healthz in zip(guess_runs, healthz_runs[1:], strict=False):
+        phases += [("guesses", guess), ("healthz", healthz)]
+    if phases:
         parts = ("web", "postgres", "redis", "load_generator", "machine")
-        print("\nthroughput phases, CPU ms per request (machine = every process and the kernel)")
-        print(f"{'phase':16}{'req/s':>9}" + "".join(f"{part:>16}" for part in parts))
+        print("\nthroughput runs, CPU ms per request (machine = every process and the kernel)")
+        print(f"{'run':10}{'req/s':>9}" + "".join(f"{part:>16}" for part in parts))
         for name, phase in phases:
             cpu = phase.get("cpu_ms_per_request", {})
             print(
-                f"{name:16}{phase.get('requests_per_s', 0):>9}"
+                f"{name:10}{phase.get('requests_per_s', 0):>9}"
                 + "".join(f"{cpu.get(part, '-'):>16}" for part in parts)
             )
+        print(
+            f"ratio of each guess run to the /healthz runs around it: {throughput['block_ratios']}"
+        )
     print()
     for key, target in results["targets"].items():
         print(
@@ -948,8 +957,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--timeout", type=float, default=600.0, help="time cap of the load phase")
     parser.add_argument("--throughput-clients", type=int, default=8)
-    parser.add_argument("--healthz-requests", type=int, default=3000)
-    parser.add_argument("--guess-rounds", type=int, default=10, help="rounds per client")
+    parser.add_argument(
+        "--healthz-requests", type=int, default=2000, help="requests per /healthz run"
+    )
+    parser.add_argument(
+        "--guess-rounds", type=int, default=4, help="rounds per client in each guess run"
+    )
+    parser.add_argument(
+        "--throughput-blocks", type=int, default=3, help="guess runs between /healthz runs"
+    )
     parser.add_argument("--skip-faults", action="store_true")
     parser.add_argument("--kill-showers", type=int, default=20_000)
     parser.add_argument("--output", default=str(infra.BENCH_DIR / "loadtest.json"))
@@ -969,40 +985,71 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
         timeout_s=120,
     )
     log(f"warm-up: {warm.requests} requests, errors {warm.errors[:3]}")
-    healthz_before = await healthz_throughput(
-        stack.base_url,
-        clients=args.throughput_clients,
-        total=args.healthz_requests,
-        cpu=stack.cpu_snapshot,
-    )
+    # The machine's speed drifts within seconds (a /healthz run may give 1,100 req/s
+    # and the next one 800), so /healthz and guess runs alternate, and each guess
+    # run is compared with the mean of the /healthz runs just before and after it.
     saturation = Recorder(budget=100_000)
-    guess = await guess_throughput(
+    rng = random.Random(5)
+    players = await start_guess_rounds(
         stack.base_url,
         saturation,
         clients=args.throughput_clients,
-        rounds_each=args.guess_rounds,
-        seed=5,
-        cpu=stack.cpu_snapshot,
+        rounds_each=args.guess_rounds * args.throughput_blocks,
     )
-    healthz_after = await healthz_throughput(
-        stack.base_url,
-        clients=args.throughput_clients,
-        total=args.healthz_requests,
-        cpu=stack.cpu_snapshot,
-    )
-    healthz_rps = statistics.mean(
-        [healthz_before["requests_per_s"], healthz_after["requests_per_s"]]
-    )
+
+    async def healthz_run() -> dict:
+        return await healthz_throughput(
+            stack.base_url,
+            clients=args.throughput_clients,
+            total=args.healthz_requests,
+            cpu=stack.cpu_snapshot,
+        )
+
+    healthz_runs, guess_runs = [await healthz_run()], []
+    for _ in range(args.throughput_blocks):
+        guess_runs.append(
+            await guess_block(
+                players, saturation, rounds=args.guess_rounds, rng=rng, cpu=stack.cpu_snapshot
+            )
+        )
+        healthz_runs.append(await healthz_run())
+    for client, _ in players:
+        await client.aclose()
+    block_ratios = [
+        round(
+            guess["requests_per_s"]
+            / statistics.mean(
+                [healthz_runs[index]["requests_per_s"], healthz_runs[index + 1]["requests_per_s"]]
+            ),
+            3,
+        )
+        for index, guess in enumerate(guess_runs)
+    ]
+    guesses = sum(run["requests"] for run in guess_runs)
     results["throughput"] = {
-        "healthz_before": healthz_before,
-        "guess_alone": guess,
-        "healthz_after": healthz_after,
-        "healthz_requests_per_s": round(healthz_rps, 1),
-        "guess_requests_per_s": guess["requests_per_s"],
+        "method": (
+            f"{args.throughput_clients} clients without pauses; /healthz runs of "
+            f"{args.healthz_requests} requests alternating with {args.throughput_blocks} runs "
+            f"of guesses ({args.guess_rounds} rounds per client each, on rounds started "
+            "beforehand); the ratio is the median over the guess runs of each run's rate "
+            "over the mean of the /healthz runs before and after it"
+        ),
+        "healthz_runs": healthz_runs,
+        "guess_runs": guess_runs,
+        "block_ratios": block_ratios,
+        "healthz_requests_per_s": round(
+            statistics.mean(run["requests_per_s"] for run in healthz_runs), 1
+        ),
+        "guess_requests_per_s": round(guesses / sum(run["seconds"] for run in guess_runs), 1),
+        "guess_errors": sum(run["errors"] for run in guess_runs),
         "resent_after_a_closed_connection": saturation.resent,
     }
-    results["throughput_ratio_vs_healthz"] = round(guess["requests_per_s"] / healthz_rps, 3)
-    log(f"throughput: {results['throughput']}")
+    results["throughput_ratio_vs_healthz"] = statistics.median(block_ratios)
+    log(
+        "throughput: /healthz "
+        f"{[run['requests_per_s'] for run in healthz_runs]} req/s, guesses "
+        f"{[run['requests_per_s'] for run in guess_runs]} req/s, ratios {block_ratios}"
+    )
 
     load = Recorder(budget=args.players * 40)
     log(f"load: {args.players} players, think {think} s")

@@ -635,6 +635,24 @@ def test_gunicorn_settings_follow_the_environment(monkeypatch, tmp_path):
     assert conf.graceful_timeout + 5 < _pod_spec(web)["terminationGracePeriodSeconds"]
 
 
+def test_gunicorn_freezes_the_preloaded_objects_before_forking_a_worker(monkeypatch, tmp_path):
+    import gc
+
+    from gunicorn.config import Config
+
+    conf = _load_gunicorn_conf(monkeypatch, tmp_path, {}, None)
+    config = Config()
+    config.set("pre_fork", conf.pre_fork)  # gunicorn accepts it as its pre_fork hook
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        config.pre_fork(None, None)
+        # The objects are out of every collection in the forked worker.
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
 # --- docs ---------------------------------------------------------------------------
 
 
