@@ -184,7 +184,7 @@ def fdatasync_latency(directory: Path, *, seconds: float) -> dict:
         "samples": len(waits),
         "p50": round(waits[len(waits) // 2], 2),
         "p99": round(waits[int(len(waits) * 0.99)], 2),
-        "max": round(waits[-1], 1),
+        "max": round(waits[-1], 2),
         "over_100": sum(wait > 100 for wait in waits),
     }
 

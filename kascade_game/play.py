@@ -230,11 +230,9 @@ def play_card(request, public_id: str, position: int):
     owners = owned_player_ids(request)
     # The round (with its room), the card, its shower and its guess (if any) in one query.
     card = (
-        services.single_or_none(
-            RoundCard.objects.select_related("round", "round__room", "shower", "guess").filter(
-                round__public_id=public_id, round__player_id__in=owners, position=position
-            )
-        )
+        RoundCard.objects.select_related("round", "round__room", "shower", "guess")
+        .filter(round__public_id=public_id, round__player_id__in=owners, position=position)
+        .first()
         if owners
         else None
     )

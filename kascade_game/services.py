@@ -89,15 +89,6 @@ class AlreadyAnswered(GameError):
         self.guess = guess
 
 
-def single_or_none(queryset):
-    """The one row of a lookup by a unique key, or None.
-
-    Unlike `.first()` it adds no ORDER BY: on the guess path the sort's
-    compilation alone cost a tenth of the request's CPU time.
-    """
-    return next(iter(queryset[:1]), None)
-
-
 def difficulty_for(player: Player) -> str:
     from leaderboard.levels import LEVELS
 
