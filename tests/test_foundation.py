@@ -114,6 +114,20 @@ SHOW_SETTINGS = (
 )
 
 
+def test_postgresql_prepares_repeated_statements_unless_told_not_to():
+    show = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(s.DATABASES['default'].get('OPTIONS', {})))"
+    )
+    url = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}
+    default = _settings_in_subprocess(url, show)
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout) == {"server_side_binding": True, "prepare_threshold": 5}
+    off = _settings_in_subprocess({**url, "DATABASE_PREPARED_STATEMENTS": "false"}, show)
+    assert off.returncode == 0, off.stderr
+    assert "server_side_binding" not in json.loads(off.stdout)
+
+
 def test_development_defaults_need_no_services():
     result = _settings_in_subprocess({}, SHOW_SETTINGS)
     assert result.returncode == 0, result.stderr
