@@ -487,6 +487,7 @@ class Stack:
             CELERY_VISIBILITY_TIMEOUT="10",
             CELERY_RESTORE_INTERVAL="2",
             CELERY_RESTORE_THROTTLE="2",
+            CELERY_RESTORE_LOCK_SECONDS="10",
         )
 
     def start_web(self) -> None:

@@ -248,6 +248,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300")),
     "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
     "unacked_restore_throttle": int(os.environ.get("CELERY_RESTORE_THROTTLE", "10")),
+    # The lock a worker holds while it hands dead workers' messages back: a worker
+    # killed while holding it blocks every restore until the lock expires.
+    "unacked_mutex_expire": int(os.environ.get("CELERY_RESTORE_LOCK_SECONDS", "300")),
 }
 # Worker processes that take precompute chunks at once (pods × --concurrency): a
 # batch is cut into a multiple of this many equal chunks, so no slot idles while

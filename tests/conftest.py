@@ -234,6 +234,7 @@ def celery_worker(django_db_setup, django_db_blocker, artifacts_dir):
     env["CELERY_VISIBILITY_TIMEOUT"] = "5"
     env["CELERY_RESTORE_INTERVAL"] = "1"
     env["CELERY_RESTORE_THROTTLE"] = "1"
+    env["CELERY_RESTORE_LOCK_SECONDS"] = "5"
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     worker = WorkerProcess(env, artifacts_dir / "celery-worker.log")
     worker.start()
