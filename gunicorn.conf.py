@@ -22,6 +22,7 @@ Access and error logs go to stdout/stderr ("-"), where the cluster collects them
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 from pathlib import Path
@@ -118,6 +119,4 @@ def pre_fork(server, worker):
     (docs/benchmarks.md, Load). Frozen objects are never collected or visited
     (Python's gc.freeze, meant for exactly this).
     """
-    import gc
-
     gc.freeze()

@@ -128,13 +128,20 @@ def free_port() -> int:
 # --- processes and their memory -------------------------------------------
 
 
-def _ppid(pid: int) -> int | None:
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (None when it is gone):
+    [0] state, [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name is in parentheses and may hold spaces: split after the last ")".
-    return int(stat.rsplit(")", 1)[1].split()[1])
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _ppid(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
 
 
 def descendants(root_pid: int) -> list[int]:
@@ -154,11 +161,9 @@ def descendants(root_pid: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (0.0 when it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    fields = _stat_fields(pid)
+    if not fields:
         return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -196,14 +201,11 @@ def tree_cpu_seconds(root_pid: int) -> float:
     (the kernel adds a reaped child's time to its parent), so a recycled
     gunicorn worker or a PostgreSQL backend that closed is still counted.
     """
-    total = 0.0
+    total = 0
     for pid in [root_pid, *descendants(root_pid)]:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        fields = _stat_fields(pid)
+        if fields:
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
     return total / os.sysconf("SC_CLK_TCK")
 
 

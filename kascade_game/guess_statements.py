@@ -53,9 +53,10 @@ def _converters(model, alias: str) -> list[tuple[list, object]]:
 
 
 @cache
-def _lock_statement(vendor: str, owners: int) -> tuple[str, list]:
-    """SELECT card, round, room and shower by round id, owners and position; lock the round."""
-    del vendor  # the cache key: the statement depends on the database's dialect
+def _lock_statement(owners: int) -> tuple[str, list]:
+    """SELECT card, round, room and shower by round id, owners and position; lock the round.
+
+    Cached per process, which talks to one database (its dialect decides the SQL)."""
     quote = connection.ops.quote_name
     columns = ", ".join(
         f"{alias}.{quote(field.column)}" for model, alias in _JOINED for field in _fields(model)
@@ -103,7 +104,7 @@ def lock_card(*, public_id: str, position: int, owners: list[int]) -> RoundCard 
     transaction ends), the round's room (or None) and the card's shower; or None."""
     if not owners:
         return None
-    sql, converters = _lock_statement(connection.vendor, len(owners))
+    sql, converters = _lock_statement(len(owners))
     with connection.cursor() as cursor:
         cursor.execute(sql, [public_id, position, *owners])
         row = cursor.fetchone()
@@ -124,8 +125,7 @@ def lock_card(*, public_id: str, position: int, owners: list[int]) -> RoundCard 
 
 
 @cache
-def _insert_statement(vendor: str) -> tuple[str, list, bool]:
-    del vendor
+def _insert_statement() -> tuple[str, list, bool]:
     quote = connection.ops.quote_name
     fields = [field for field in _fields(Guess) if not field.primary_key]
     returning = connection.features.can_return_columns_from_insert
@@ -140,7 +140,7 @@ def _insert_statement(vendor: str) -> tuple[str, list, bool]:
 
 def insert_guess(guess: Guess) -> Guess:
     """INSERT the new guess (its `created` set now) and give it its id."""
-    sql, fields, returning = _insert_statement(connection.vendor)
+    sql, fields, returning = _insert_statement()
     params = [
         field.get_db_prep_save(field.pre_save(guess, add=True), connection) for field in fields
     ]
@@ -158,8 +158,7 @@ def insert_guess(guess: Guess) -> Guess:
 
 
 @cache
-def _round_update_statement(vendor: str) -> str:
-    del vendor
+def _round_update_statement() -> str:
     quote = connection.ops.quote_name
 
     def column(name: str) -> str:
@@ -181,7 +180,7 @@ def add_to_round(*, game_round: Round, points: int, correct: int) -> None:
     finished = Round._meta.get_field("finished").get_db_prep_save(game_round.finished, connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            _round_update_statement(connection.vendor),
+            _round_update_statement(),
             [
                 points,
                 correct,
