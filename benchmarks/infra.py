@@ -366,12 +366,19 @@ def wait_worker_ready(worker: ManagedProcess, timeout_s: float = 60.0) -> None:
 ACCESS_LOG_FORMAT = "BENCH|%(a)s|%(m)s|%(U)s|%({hx-request}i)s|%(s)s|%(B)s|%(D)s"
 
 
-def gunicorn(port: int, log_path: Path, workers: int = 4) -> ManagedProcess:
+def gunicorn(
+    port: int,
+    log_path: Path,
+    workers: int = 4,
+    *,
+    app: str = "kascade_game.wsgi:application",
+    env: dict[str, str] | None = None,
+) -> ManagedProcess:
     """Gunicorn as the README runs it, on 127.0.0.1 only, logging each request's server time."""
     return ManagedProcess(
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "kascade_game.wsgi:application",
+            app,
             "-b",
             f"127.0.0.1:{port}",
             "-w",
@@ -384,7 +391,7 @@ def gunicorn(port: int, log_path: Path, workers: int = 4) -> ManagedProcess:
             "60",
         ],
         log_path,
-        child_env(),
+        child_env(**(env or {})),
     )
 
 

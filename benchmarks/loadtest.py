@@ -17,7 +17,10 @@ Phases, in this order:
    pauses; the ratio guess/healthz compares the guess path with the cheapest
    request the same server answers (the median over the guess runs, each
    against the /healthz runs around it), and each run records the CPU every
-   part of the stack used per request;
+   part of the stack used per request. After each guess run the same clients
+   send the same requests to the floor (benchmarks/floor.py: one PostgreSQL
+   transaction and a real reveal's bytes, no Django), the least a server can do
+   for a guess on this machine; `--no-floor` leaves it out;
 3. load: N players at once, each through a full solo round as the browser
    plays it (the /play/ form, POST /play/new/ with its CSRF token, each card,
    each guess with htmx headers, the summary, the leaderboard), pausing
@@ -52,7 +55,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import infra
+from . import floor, infra
 
 GROUPS = ("p", "He", "C", "Si", "Fe")
 HTMX = {"HX-Request": "true", "HX-Target": "play-area"}
@@ -202,8 +205,17 @@ async def start_round(client, recorder: Recorder) -> tuple[str, object]:
     return match["round"], response
 
 
+def guess_headers(client, card_url: str) -> dict[str, str]:
+    """What htmx sends with a guess from the card at `card_url`."""
+    return {
+        **HTMX,
+        "X-CSRFToken": client.cookies.get("csrftoken"),
+        "HX-Current-URL": f"{client.base_url}{card_url}",
+        "HX-Trigger": "guess-form",
+    }
+
+
 async def post_guess(client, recorder: Recorder, ledger: RoundLedger, position: int, choice: str):
-    token = client.cookies.get("csrftoken")
     card_url = f"/play/r/{ledger.public_id}/card/{position}/"
     ledger.uncertain = True  # until the reveal is read
     response = await recorder.request(
@@ -212,12 +224,7 @@ async def post_guess(client, recorder: Recorder, ledger: RoundLedger, position: 
         "POST",
         f"{card_url}guess/",
         data={"choice": choice},
-        headers={
-            **HTMX,
-            "X-CSRFToken": token,
-            "HX-Current-URL": f"{client.base_url}{card_url}",
-            "HX-Trigger": "guess-form",
-        },
+        headers=guess_headers(client, card_url),
     )
     if response.status_code != 200 or "data-reveal" not in response.text:
         raise RuntimeError(f"POST {card_url}guess/ -> {response.status_code}")
@@ -355,16 +362,42 @@ async def start_guess_rounds(
     return players
 
 
+async def post_floor_guess(
+    client, recorder: Recorder, ledger: RoundLedger, position: int, choice: str
+):
+    """A guess of the floor (benchmarks/floor.py), sent as the game's guess is sent."""
+    response = await recorder.request(
+        client,
+        "floor_guess",
+        "POST",
+        f"{floor.PREFIX}{ledger.public_id}/{position}/",
+        data={"choice": choice},
+        headers=guess_headers(client, f"/play/r/{ledger.public_id}/card/{position}/"),
+    )
+    if response.status_code != 200 or "data-reveal" not in response.text:
+        raise RuntimeError(f"POST floor guess -> {response.status_code}")
+    ledger.guesses[position] = choice
+    ledger.score += floor.points_for(choice)
+    return response
+
+
 async def guess_block(
-    players, recorder: Recorder, *, rounds: int, rng: random.Random, cpu=None
+    players,
+    recorder: Recorder,
+    *,
+    rounds: int,
+    rng: random.Random,
+    cpu=None,
+    post=post_guess,
+    endpoint: str = "guess",
 ) -> dict:
     """Every client posts all the guesses of its next `rounds` unplayed rounds, at once."""
-    before = len(recorder.samples["guess"])
+    before = len(recorder.samples[endpoint])
 
     async def post_all(client, ledgers):
         for ledger in [ledger for ledger in ledgers if not ledger.finished][:rounds]:
             for position in range(10):
-                await post_guess(client, recorder, ledger, position, rng.choice(GROUPS))
+                await post(client, recorder, ledger, position, rng.choice(GROUPS))
             ledger.finished = True
 
     cpu_before = cpu() if cpu else None
@@ -375,7 +408,7 @@ async def guess_block(
     elapsed = time.perf_counter() - started
     cpu_after = cpu() if cpu else None
     failures = [repr(result) for result in results if isinstance(result, Exception)]
-    guesses = recorder.samples["guess"][before:]
+    guesses = recorder.samples[endpoint][before:]
     return {
         "clients": len(players),
         "requests": len(guesses),
@@ -443,9 +476,13 @@ def server_times(log_path: Path, user_agents: set[str]) -> dict[str, list[float]
 class Stack:
     """Private PostgreSQL and Redis, gunicorn and a Celery worker, all on 127.0.0.1."""
 
-    def __init__(self, root: Path, log_dir: Path, workers: int) -> None:
+    def __init__(self, root: Path, log_dir: Path, workers: int, *, floor: bool = True) -> None:
         self.root = root
         self.log_dir = log_dir
+        # gunicorn serves the game through benchmarks.floor's dispatcher, which
+        # answers /bench-floor/ itself and passes everything else on.
+        self.floor = floor
+        self.floor_response = root / "floor-response.json"
         self.postgres = infra.PrivatePostgres(root / "postgres")
         self.redis = infra.PrivateRedis(log_dir / "loadtest-redis.log")
         self.web_port = infra.free_port()
@@ -491,8 +528,14 @@ class Stack:
         )
 
     def start_web(self) -> None:
+        options = {}
+        if self.floor:
+            options = {
+                "app": "benchmarks.floor:application",
+                "env": {floor.RESPONSE_FILE_ENV: str(self.floor_response)},
+            }
         self.web = infra.gunicorn(
-            self.web_port, self.log_dir / "loadtest-gunicorn.log", workers=self.workers
+            self.web_port, self.log_dir / "loadtest-gunicorn.log", workers=self.workers, **options
         )
         self.web.start()
         infra.wait_http_ready(f"{self.base_url}/healthz", self.web)
@@ -878,9 +921,14 @@ def print_report(results: dict) -> None:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
     throughput = results.get("throughput", {})
     healthz_runs, guess_runs = throughput.get("healthz_runs", []), throughput.get("guess_runs", [])
+    floor_result = results.get("floor", {})
+    floor_runs = floor_result.get("runs", [])
     phases = [("healthz", run) for run in healthz_runs[:1]]
-    for guess, healthz in zip(guess_runs, healthz_runs[1:], strict=False):
-        phases += [("guesses", guess), ("healthz", healthz)]
+    for index, (guess, healthz) in enumerate(zip(guess_runs, healthz_runs[1:], strict=False)):
+        phases.append(("guesses", guess))
+        if index < len(floor_runs):
+            phases.append(("floor", floor_runs[index]))
+        phases.append(("healthz", healthz))
     if phases:
         parts = ("web", "postgres", "redis", "load_generator", "machine")
         print("\nthroughput runs, CPU ms per request (machine = every process and the kernel)")
@@ -894,6 +942,14 @@ def print_report(results: dict) -> None:
         print(
             f"ratio of each guess run to the /healthz runs around it: {throughput['block_ratios']}"
         )
+        if floor_runs:
+            print(
+                "the floor (benchmarks/floor.py: one transaction and the reveal's bytes, no "
+                f"Django): ratios {floor_result['block_ratios']}, median "
+                f"{floor_result['ratio_vs_healthz']}; it answers "
+                f"{floor_result['guess_cost_vs_floor']}x the game's guesses per second; "
+                f"recorded = acknowledged: {'yes' if not floor_result['mismatch'] else 'NO'}"
+            )
     print()
     for key, target in results["targets"].items():
         print(
@@ -968,6 +1024,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--throughput-blocks", type=int, default=3, help="guess runs between /healthz runs"
     )
     parser.add_argument("--skip-faults", action="store_true")
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="serve the game alone, without the floor's guess runs (benchmarks/floor.py)",
+    )
     parser.add_argument("--kill-showers", type=int, default=20_000)
     parser.add_argument("--output", default=str(infra.BENCH_DIR / "loadtest.json"))
     return parser.parse_args(argv)
@@ -997,6 +1058,28 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
         clients=args.throughput_clients,
         rounds_each=args.guess_rounds * args.throughput_blocks,
     )
+    floor_players = []
+    if stack.floor:
+        # The floor answers with the bytes and headers of a real reveal, so the
+        # load generator reads the same response from either.
+        client = players[0][0]
+        sample = RoundLedger((await start_round(client, saturation))[0])
+        saturation.rounds.append(sample)  # one guess, counted in the points check
+        floor.save_response(
+            stack.floor_response, await post_guess(client, saturation, sample, 0, "Fe")
+        )
+        rounds_each = args.guess_rounds * args.throughput_blocks
+        ids = floor.create_rounds(stack.postgres.url, len(players) * rounds_each)
+        floor_players = [
+            (
+                client,
+                [
+                    RoundLedger(public_id)
+                    for public_id in ids[i * rounds_each : (i + 1) * rounds_each]
+                ],
+            )
+            for i, (client, _) in enumerate(players)
+        ]
 
     async def healthz_run() -> dict:
         return await healthz_throughput(
@@ -1006,26 +1089,45 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
             cpu=stack.cpu_snapshot,
         )
 
-    healthz_runs, guess_runs = [await healthz_run()], []
+    healthz_runs, guess_runs, floor_runs = [await healthz_run()], [], []
     for _ in range(args.throughput_blocks):
         guess_runs.append(
             await guess_block(
                 players, saturation, rounds=args.guess_rounds, rng=rng, cpu=stack.cpu_snapshot
             )
         )
+        if floor_players:
+            floor_runs.append(
+                await guess_block(
+                    floor_players,
+                    saturation,
+                    rounds=args.guess_rounds,
+                    rng=rng,
+                    cpu=stack.cpu_snapshot,
+                    post=post_floor_guess,
+                    endpoint="floor_guess",
+                )
+            )
         healthz_runs.append(await healthz_run())
     for client, _ in players:
         await client.aclose()
-    block_ratios = [
-        round(
-            guess["requests_per_s"]
-            / statistics.mean(
-                [healthz_runs[index]["requests_per_s"], healthz_runs[index + 1]["requests_per_s"]]
-            ),
-            3,
-        )
-        for index, guess in enumerate(guess_runs)
-    ]
+
+    def ratios(runs: list[dict]) -> list[float]:
+        return [
+            round(
+                run["requests_per_s"]
+                / statistics.mean(
+                    [
+                        healthz_runs[index]["requests_per_s"],
+                        healthz_runs[index + 1]["requests_per_s"],
+                    ]
+                ),
+                3,
+            )
+            for index, run in enumerate(runs)
+        ]
+
+    block_ratios = ratios(guess_runs)
     guesses = sum(run["requests"] for run in guess_runs)
     results["throughput"] = {
         "method": (
@@ -1046,10 +1148,48 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
         "resent_after_a_closed_connection": saturation.resent,
     }
     results["throughput_ratio_vs_healthz"] = statistics.median(block_ratios)
+    if floor_runs:
+        ledgers = [ledger for _, floor_ledgers in floor_players for ledger in floor_ledgers]
+        recorded = floor.totals(stack.postgres.url)
+        sent = {
+            "guesses": sum(len(ledger.guesses) for ledger in ledgers),
+            "points": sum(ledger.score for ledger in ledgers),
+        }
+        results["floor"] = {
+            "method": (
+                "the same clients and requests against benchmarks/floor.py, right after "
+                "each guess run: one PostgreSQL transaction (lock the round, insert the "
+                "guess, add to the round) and a real reveal's bytes, no Django"
+            ),
+            "runs": floor_runs,
+            "block_ratios": ratios(floor_runs),
+            "ratio_vs_healthz": statistics.median(ratios(floor_runs)),
+            "guess_cost_vs_floor": round(
+                statistics.median(
+                    floor_run["requests_per_s"] / guess_run["requests_per_s"]
+                    for floor_run, guess_run in zip(floor_runs, guess_runs, strict=True)
+                ),
+                2,
+            ),
+            "recorded": recorded,
+            "acknowledged": sent,
+            "mismatch": int(
+                recorded["guesses"] != sent["guesses"]
+                or recorded["rounds_answered"] != sent["guesses"]
+                or recorded["guess_points"] != sent["points"]
+                or recorded["round_points"] != sent["points"]
+            ),
+        }
     log(
         "throughput: /healthz "
         f"{[run['requests_per_s'] for run in healthz_runs]} req/s, guesses "
         f"{[run['requests_per_s'] for run in guess_runs]} req/s, ratios {block_ratios}"
+        + (
+            f"; floor {[run['requests_per_s'] for run in floor_runs]} req/s, "
+            f"ratios {results['floor']['block_ratios']}"
+            if floor_runs
+            else ""
+        )
     )
 
     load = Recorder(budget=args.players * 40)
@@ -1090,7 +1230,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     infra.BENCH_DIR.mkdir(exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="kascade-loadtest-"))
-    stack = Stack(root, infra.BENCH_DIR, args.workers)
+    stack = Stack(root, infra.BENCH_DIR, args.workers, floor=not args.no_floor)
     results: dict = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -1148,6 +1288,8 @@ def run_phases(stack: Stack, args, think, results: dict) -> None:
     import django
 
     django.setup()
+    if stack.floor:
+        floor.create_tables(stack.postgres.url)
     stack.start_web()
     stack.start_worker()
     log(f"gunicorn on {stack.base_url}, celery worker ready")

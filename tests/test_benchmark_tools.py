@@ -7,6 +7,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from benchmarks import infra
 
 # A parent that runs a CPU-bound child to its end, then burns CPU itself until killed.
@@ -90,3 +92,91 @@ def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_con
     assert first.status_code == second.status_code == 200
     assert recorder.resent == 1 and recorder.transport_errors == 0
     assert len(connections) == 2
+
+
+def _call(app, method: str, path: str, body: bytes = b"") -> tuple[str, dict, bytes]:
+    import io
+
+    seen = {}
+
+    def start_response(status, headers):
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    content = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_floor_records_each_guess_once_answers_with_the_reveal_and_passes_the_rest_on(
+    tmp_path,
+):
+    """The loadtest's floor (benchmarks/floor.py) does what its figure claims: one durable
+    row per guess, the saved reveal's bytes, and the game for every other path."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the floor runs on PostgreSQL (the services pass)")
+    import httpx
+
+    from benchmarks import floor
+    from kascade_game.wsgi import application as game
+    from tests.conftest import _database_url_for_worker
+
+    url = _database_url_for_worker()
+    reveal = '<section class="reveal" data-reveal>It was <strong>Fe</strong></section>'
+    response_file = tmp_path / "reveal.json"
+    floor.save_response(
+        response_file,
+        httpx.Response(
+            200,
+            headers=[("Content-Type", "text/html; charset=utf-8"), ("Vary", "Cookie")],
+            text=reveal,
+        ),
+    )
+    floor.create_tables(url)
+    app = floor.make_application(game, url, str(response_file))
+    try:
+        first, second = floor.create_rounds(url, 2)
+
+        status, headers, body = _call(app, "POST", f"/bench-floor/{first}/0/", b"choice=Fe")
+        assert status == "200 OK"
+        assert body == reveal.encode()
+        assert headers["Vary"] == "Cookie" and headers["Content-Length"] == str(len(body))
+        assert _call(app, "POST", f"/bench-floor/{first}/1/", b"choice=He")[0] == "200 OK"
+        assert _call(app, "POST", f"/bench-floor/{second}/0/", b"choice=p")[0] == "200 OK"
+        # A second guess of a card, an unknown round, a group that is none.
+        assert _call(app, "POST", f"/bench-floor/{first}/0/", b"choice=p")[0] == "409 Conflict"
+        assert _call(app, "POST", "/bench-floor/nope/0/", b"choice=p")[0] == "404 Not Found"
+        assert _call(app, "POST", f"/bench-floor/{first}/2/", b"choice=X")[0].startswith("400")
+        assert _call(app, "GET", f"/bench-floor/{first}/2/")[0].startswith("400")
+
+        assert floor.totals(url) == {
+            "guesses": 3,
+            "guess_points": floor.points_for("Fe") + floor.points_for("He") + floor.points_for("p"),
+            "rounds_answered": 3,
+            "round_points": floor.points_for("Fe") + floor.points_for("He") + floor.points_for("p"),
+        }
+        # Everything else is the game's.
+        status, _, body = _call(app, "GET", "/healthz")
+        assert status.startswith("200") and b'"ok"' in body
+    finally:
+        app.floor.close()
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_floor_guess, bench_floor_round")

@@ -1,0 +1,216 @@
+"""The floor of a guess: the least a server can do to record one, for `make loadtest`.
+
+The loadtest's target compares the guess with `/healthz`. This module measures
+how close to that any implementation could come on the same machine: a "guess"
+that only parses the form, records the guess durably in PostgreSQL in one
+transaction (lock the round's row, insert the guess, add to the round; commit)
+and answers with the bytes of a real reveal. No Django, no session, no CSRF
+check, no template: each of those only adds to the cost.
+
+The loadtest's gunicorn serves `application` below: paths under `/bench-floor/`
+go to the floor, everything else to the game unchanged (one string comparison
+per request). The floor's tables live next to the game's in the private
+PostgreSQL of the run and are created by `create_tables`; the game never reads
+them.
+
+    POST /bench-floor/<round>/<position>/   choice=<group>
+        200 with the reveal's body and headers, 404 for an unknown round,
+        409 for a position answered already, 400 for a malformed request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs
+
+PREFIX = "/bench-floor/"
+RESPONSE_FILE_ENV = "KASCADE_FLOOR_RESPONSE"
+# The statements the floor runs, each prepared by psycopg from its 5th run on a
+# connection, as the game's are (kascade_game/settings.py).
+PREPARE_THRESHOLD = 5
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS bench_floor_round (
+    id bigserial PRIMARY KEY,
+    public_id text NOT NULL UNIQUE,
+    points integer NOT NULL DEFAULT 0,
+    answered integer NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS bench_floor_guess (
+    id bigserial PRIMARY KEY,
+    round_id bigint NOT NULL REFERENCES bench_floor_round (id),
+    position integer NOT NULL,
+    choice text NOT NULL,
+    points integer NOT NULL,
+    created timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (round_id, position)
+);
+"""
+LOCK = "SELECT id FROM bench_floor_round WHERE public_id = %s FOR UPDATE"
+INSERT = (
+    "INSERT INTO bench_floor_guess (round_id, position, choice, points) "
+    "VALUES (%s, %s, %s, %s) ON CONFLICT (round_id, position) DO NOTHING RETURNING id"
+)
+ADD = "UPDATE bench_floor_round SET points = points + %s, answered = answered + 1 WHERE id = %s"
+GROUPS = frozenset({"p", "He", "C", "Si", "Fe"})
+
+
+def _connect(url: str, **options):
+    import psycopg
+
+    return psycopg.connect(url, **options)
+
+
+def create_tables(url: str) -> None:
+    with _connect(url, autocommit=True) as connection:
+        connection.execute(SCHEMA)
+
+
+def create_rounds(url: str, count: int) -> list[str]:
+    """`count` new rounds of the floor; their public ids (random, like the game's)."""
+    ids = [secrets.token_urlsafe(12) for _ in range(count)]
+    with _connect(url) as connection:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO bench_floor_round (public_id) VALUES (%s)", [(i,) for i in ids]
+            )
+    return ids
+
+
+def totals(url: str) -> dict[str, int]:
+    """What the floor recorded: guesses and their points, and the rounds' own sums."""
+    with _connect(url) as connection:
+        guesses, guess_points = connection.execute(
+            "SELECT count(*), coalesce(sum(points), 0) FROM bench_floor_guess"
+        ).fetchone()
+        answered, round_points = connection.execute(
+            "SELECT coalesce(sum(answered), 0), coalesce(sum(points), 0) FROM bench_floor_round"
+        ).fetchone()
+    return {
+        "guesses": guesses,
+        "guess_points": guess_points,
+        "rounds_answered": answered,
+        "round_points": round_points,
+    }
+
+
+def save_response(path: Path, response) -> None:
+    """Keep a real reveal (an httpx response) for the floor to answer with."""
+    skip = {"content-length", "date", "server", "connection", "keep-alive"}
+    headers = [  # spelt as the server sent them
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in response.headers.raw
+        if name.decode("latin-1").lower() not in skip
+    ]
+    path.write_text(json.dumps({"headers": headers, "body": response.text}))
+
+
+def points_for(choice: str) -> int:
+    """Some points, so the sums are checked on something (the game's scoring is not the floor)."""
+    return len(choice)
+
+
+class Floor:
+    """One per worker process: its own connection, opened on the first request."""
+
+    def __init__(self, url: str, response_file: str) -> None:
+        self.url = url
+        self.response_file = response_file
+        self.connection = None
+        self.reveal: tuple[list[tuple[str, str]], bytes] | None = None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def _reveal(self) -> tuple[list[tuple[str, str]], bytes]:
+        if self.reveal is None:
+            saved = json.loads(Path(self.response_file).read_text())
+            body = saved["body"].encode()
+            headers = [tuple(pair) for pair in saved["headers"]]
+            headers.append(("Content-Length", str(len(body))))
+            self.reveal = headers, body
+        return self.reveal
+
+    def _record(self, public_id: str, position: int, choice: str) -> str:
+        if self.connection is None or self.connection.closed:
+            self.connection = _connect(self.url, prepare_threshold=PREPARE_THRESHOLD)
+        connection = self.connection
+        try:
+            row = connection.execute(LOCK, (public_id,)).fetchone()
+            if row is None:
+                connection.rollback()
+                return "404 Not Found"
+            inserted = connection.execute(
+                INSERT, (row[0], position, choice, points_for(choice))
+            ).fetchone()
+            if inserted is None:
+                connection.rollback()
+                return "409 Conflict"
+            connection.execute(ADD, (points_for(choice), row[0]))
+            connection.commit()
+        except Exception:
+            connection.close()
+            raise
+        return "200 OK"
+
+    def __call__(self, environ, start_response):
+        parts = environ.get("PATH_INFO", "")[len(PREFIX) :].strip("/").split("/")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        form = (
+            parse_qs(environ["wsgi.input"].read(length).decode("latin-1"))
+            if 0 <= length <= 4096
+            else {}
+        )
+        choice = (form.get("choice") or [""])[0]
+        if (
+            environ.get("REQUEST_METHOD") != "POST"
+            or len(parts) != 2
+            or not parts[1].isdigit()
+            or choice not in GROUPS
+        ):
+            return self._plain(start_response, "400 Bad Request", b"bad floor request\n")
+        status = self._record(parts[0], int(parts[1]), choice)
+        if status != "200 OK":
+            return self._plain(start_response, status, status.encode() + b"\n")
+        headers, body = self._reveal()
+        start_response(status, headers)
+        return [body]
+
+    @staticmethod
+    def _plain(start_response, status: str, body: bytes):
+        start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def make_application(game, url: str, response_file: str):
+    floor = Floor(url, response_file)
+
+    def application(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith(PREFIX):
+            return floor(environ, start_response)
+        return game(environ, start_response)
+
+    application.floor = floor
+    return application
+
+
+def _application():
+    from kascade_game.wsgi import application as game
+
+    return make_application(game, os.environ["DATABASE_URL"], os.environ.get(RESPONSE_FILE_ENV, ""))
+
+
+# gunicorn's `benchmarks.floor:application`; importing this module elsewhere (the
+# loadtest, the tests) does not load the game.
+def __getattr__(name: str):
+    if name == "application":
+        return _application()
+    raise AttributeError(name)
