@@ -7,15 +7,24 @@ transaction (lock the round's row, insert the guess, add to the round; commit)
 and answers with the bytes of a real reveal. No Django, no session, no CSRF
 check, no template: each of those only adds to the cost.
 
-The loadtest's gunicorn serves `application` below: paths under `/bench-floor/`
-go to the floor, everything else to the game unchanged (one string comparison
-per request). The floor's tables live next to the game's in the private
-PostgreSQL of the run and are created by `create_tables`; the game never reads
-them.
+A second floor, the Django floor, does the same work as a Django view behind
+the game's whole middleware stack (probes, security, static files, sessions,
+locale, CSRF, auth, messages, rate limits, htmx, CSP) on Django's own database
+connection and transaction, with no session read, no template and no game
+logic: the least a guess can cost in this project's Django.
 
-    POST /bench-floor/<round>/<position>/   choice=<group>
-        200 with the reveal's body and headers, 404 for an unknown round,
-        409 for a position answered already, 400 for a malformed request.
+The loadtest's gunicorn serves `application` below: paths under `/bench-floor/`
+go to the floor, those under `/bench-floor-django/` to the game's Django with
+the URLconf `benchmarks.floor_urls`, everything else to the game unchanged (two
+string comparisons per request). The floors' tables live next to the game's in
+the private PostgreSQL of the run and are created by `create_tables`; the game
+never reads them.
+
+    POST /bench-floor/<round>/<position>/          choice=<group>
+    POST /bench-floor-django/<round>/<position>/   choice=<group>, with a CSRF token
+        200 with the reveal's body (and, from the floor, its headers), 404 for an
+        unknown round, 409 for a position answered already, 400 for a malformed
+        request (the Django floor: 403 without a CSRF token).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 PREFIX = "/bench-floor/"
+DJANGO_PREFIX = "/bench-floor-django/"
 RESPONSE_FILE_ENV = "KASCADE_FLOOR_RESPONSE"
 # The statements the floor runs, each prepared by psycopg from its 5th run on a
 # connection, as the game's are (kascade_game/settings.py).
@@ -190,12 +200,56 @@ class Floor:
         return [body]
 
 
-def make_application(game, url: str, response_file: str):
+_saved_body: dict[str, bytes] = {}
+
+
+def django_floor_view(request, public_id: str, position: int):
+    """The floor's guess as a Django view (benchmarks.floor_urls), CSRF-checked."""
+    from django.db import connection, transaction
+    from django.http import HttpResponse
+
+    if request.method != "POST":
+        return HttpResponse("POST only\n", status=405, content_type="text/plain")
+    choice = request.POST.get("choice", "")
+    if choice not in GROUPS:
+        return HttpResponse("bad floor request\n", status=400, content_type="text/plain")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(LOCK, [public_id])
+        row = cursor.fetchone()
+        if row is None:
+            return HttpResponse("404 Not Found\n", status=404, content_type="text/plain")
+        cursor.execute(INSERT, [row[0], position, choice, points_for(choice)])
+        if cursor.fetchone() is None:  # nothing was written: the commit is empty
+            return HttpResponse("409 Conflict\n", status=409, content_type="text/plain")
+        cursor.execute(ADD, [points_for(choice), row[0]])
+    if "body" not in _saved_body:
+        saved = json.loads(Path(os.environ[RESPONSE_FILE_ENV]).read_text())
+        _saved_body["body"] = saved["body"].encode()
+    # The game's middleware adds the same headers to this answer as to a reveal.
+    return HttpResponse(_saved_body["body"], content_type="text/html; charset=utf-8")
+
+
+def django_floor_handler():
+    """Django's WSGI handler with the floor's URLconf (the game's settings and middleware)."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    class FloorHandler(WSGIHandler):
+        def get_response(self, request):
+            request.urlconf = "benchmarks.floor_urls"
+            return super().get_response(request)
+
+    return FloorHandler()
+
+
+def make_application(game, url: str, response_file: str, django_floor=None):
     floor = Floor(url, response_file)
 
     def application(environ, start_response):
-        if environ.get("PATH_INFO", "").startswith(PREFIX):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(PREFIX):
             return floor(environ, start_response)
+        if django_floor is not None and path.startswith(DJANGO_PREFIX):
+            return django_floor(environ, start_response)
         return game(environ, start_response)
 
     application.floor = floor
@@ -205,7 +259,12 @@ def make_application(game, url: str, response_file: str):
 def _application():
     from kascade_game.wsgi import application as game
 
-    return make_application(game, os.environ["DATABASE_URL"], os.environ.get(RESPONSE_FILE_ENV, ""))
+    return make_application(
+        game,
+        os.environ["DATABASE_URL"],
+        os.environ.get(RESPONSE_FILE_ENV, ""),
+        django_floor=django_floor_handler(),
+    )
 
 
 # gunicorn's `benchmarks.floor:application`; importing this module elsewhere (the

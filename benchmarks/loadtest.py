@@ -18,9 +18,11 @@ Phases, in this order:
    request the same server answers (the median over the guess runs, each
    against the /healthz runs around it), and each run records the CPU every
    part of the stack used per request. After each guess run the same clients
-   send the same requests to the floor (benchmarks/floor.py: one PostgreSQL
-   transaction and a real reveal's bytes, no Django), the least a server can do
-   for a guess on this machine; `--no-floor` leaves it out;
+   send the same requests to the two floors of a guess (benchmarks/floor.py:
+   one PostgreSQL transaction answered with a real reveal's bytes, once without
+   Django and once as a Django view behind the game's middleware), the least a
+   server, and the least this project's Django, can do for a guess on this
+   machine; `--no-floor` leaves them out;
 3. load: N players at once, each through a full solo round as the browser
    plays it (the /play/ form, POST /play/new/ with its CSRF token, each card,
    each guess with htmx headers, the summary, the leaderboard), pausing
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -362,20 +365,34 @@ async def start_guess_rounds(
     return players
 
 
+# The floors of a guess (benchmarks/floor.py): name -> path prefix.
+FLOORS = {"floor": floor.PREFIX, "django_floor": floor.DJANGO_PREFIX}
+FLOOR_LABELS = {
+    "floor": "the floor (one transaction and the reveal's bytes, no Django)",
+    "django_floor": "the Django floor (the same as a view behind the game's middleware)",
+}
+
+
 async def post_floor_guess(
-    client, recorder: Recorder, ledger: RoundLedger, position: int, choice: str
+    client,
+    recorder: Recorder,
+    ledger: RoundLedger,
+    position: int,
+    choice: str,
+    *,
+    kind: str = "floor",
 ):
-    """A guess of the floor (benchmarks/floor.py), sent as the game's guess is sent."""
+    """A guess of a floor (benchmarks/floor.py), sent as the game's guess is sent."""
     response = await recorder.request(
         client,
-        "floor_guess",
+        kind,
         "POST",
-        f"{floor.PREFIX}{ledger.public_id}/{position}/",
+        f"{FLOORS[kind]}{ledger.public_id}/{position}/",
         data={"choice": choice},
         headers=guess_headers(client, f"/play/r/{ledger.public_id}/card/{position}/"),
     )
     if response.status_code != 200 or "data-reveal" not in response.text:
-        raise RuntimeError(f"POST floor guess -> {response.status_code}")
+        raise RuntimeError(f"POST {kind} guess -> {response.status_code}")
     ledger.guesses[position] = choice
     ledger.score += floor.points_for(choice)
     return response
@@ -921,34 +938,38 @@ def print_report(results: dict) -> None:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
     throughput = results.get("throughput", {})
     healthz_runs, guess_runs = throughput.get("healthz_runs", []), throughput.get("guess_runs", [])
-    floor_result = results.get("floor", {})
-    floor_runs = floor_result.get("runs", [])
+    floors = {kind: results[kind] for kind in FLOORS if kind in results}
     phases = [("healthz", run) for run in healthz_runs[:1]]
     for index, (guess, healthz) in enumerate(zip(guess_runs, healthz_runs[1:], strict=False)):
         phases.append(("guesses", guess))
-        if index < len(floor_runs):
-            phases.append(("floor", floor_runs[index]))
+        for kind, result in floors.items():
+            if index < len(result["runs"]):
+                phases.append((kind.replace("_", " "), result["runs"][index]))
         phases.append(("healthz", healthz))
     if phases:
         parts = ("web", "postgres", "redis", "load_generator", "machine")
         print("\nthroughput runs, CPU ms per request (machine = every process and the kernel)")
-        print(f"{'run':10}{'req/s':>9}" + "".join(f"{part:>16}" for part in parts))
+        print(f"{'run':13}{'req/s':>9}" + "".join(f"{part:>16}" for part in parts))
         for name, phase in phases:
             cpu = phase.get("cpu_ms_per_request", {})
             print(
-                f"{name:10}{phase.get('requests_per_s', 0):>9}"
+                f"{name:13}{phase.get('requests_per_s', 0):>9}"
                 + "".join(f"{cpu.get(part, '-'):>16}" for part in parts)
             )
         print(
             f"ratio of each guess run to the /healthz runs around it: {throughput['block_ratios']}"
         )
-        if floor_runs:
+        for kind, result in floors.items():
             print(
-                "the floor (benchmarks/floor.py: one transaction and the reveal's bytes, no "
-                f"Django): ratios {floor_result['block_ratios']}, median "
-                f"{floor_result['ratio_vs_healthz']}; it answers "
-                f"{floor_result['guess_cost_vs_floor']}x the game's guesses per second; "
-                f"recorded = acknowledged: {'yes' if not floor_result['mismatch'] else 'NO'}"
+                f"{FLOOR_LABELS[kind]}: ratios {result['block_ratios']}, median "
+                f"{result['ratio_vs_healthz']}; {result['rate_vs_guess']}x the game's "
+                "guesses per second"
+            )
+        if "floor_check" in results:
+            check = results["floor_check"]
+            print(
+                "the floors recorded what they acknowledged: "
+                f"{'yes' if not check['mismatch'] else 'NO'} ({check['recorded']})"
             )
     print()
     for key, target in results["targets"].items():
@@ -1027,7 +1048,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-floor",
         action="store_true",
-        help="serve the game alone, without the floor's guess runs (benchmarks/floor.py)",
+        help="serve the game alone, without the floors' guess runs (benchmarks/floor.py)",
     )
     parser.add_argument("--kill-showers", type=int, default=20_000)
     parser.add_argument("--output", default=str(infra.BENCH_DIR / "loadtest.json"))
@@ -1058,10 +1079,11 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
         clients=args.throughput_clients,
         rounds_each=args.guess_rounds * args.throughput_blocks,
     )
-    floor_players = []
-    if stack.floor:
-        # The floor answers with the bytes and headers of a real reveal, so the
-        # load generator reads the same response from either.
+    floors = FLOORS if stack.floor else {}
+    floor_players: dict[str, list] = {}
+    if floors:
+        # The floors answer with the bytes of a real reveal, so the load generator
+        # reads the same response from each.
         client = players[0][0]
         sample = RoundLedger((await start_round(client, saturation))[0])
         saturation.rounds.append(sample)  # one guess, counted in the points check
@@ -1069,17 +1091,18 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
             stack.floor_response, await post_guess(client, saturation, sample, 0, "Fe")
         )
         rounds_each = args.guess_rounds * args.throughput_blocks
-        ids = floor.create_rounds(stack.postgres.url, len(players) * rounds_each)
-        floor_players = [
-            (
-                client,
-                [
-                    RoundLedger(public_id)
-                    for public_id in ids[i * rounds_each : (i + 1) * rounds_each]
-                ],
-            )
-            for i, (client, _) in enumerate(players)
-        ]
+        for kind in floors:
+            ids = floor.create_rounds(stack.postgres.url, len(players) * rounds_each)
+            floor_players[kind] = [
+                (
+                    client,
+                    [
+                        RoundLedger(public_id)
+                        for public_id in ids[i * rounds_each : (i + 1) * rounds_each]
+                    ],
+                )
+                for i, (client, _) in enumerate(players)
+            ]
 
     async def healthz_run() -> dict:
         return await healthz_throughput(
@@ -1089,23 +1112,24 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
             cpu=stack.cpu_snapshot,
         )
 
-    healthz_runs, guess_runs, floor_runs = [await healthz_run()], [], []
+    healthz_runs, guess_runs = [await healthz_run()], []
+    floor_runs: dict[str, list[dict]] = {kind: [] for kind in floors}
     for _ in range(args.throughput_blocks):
         guess_runs.append(
             await guess_block(
                 players, saturation, rounds=args.guess_rounds, rng=rng, cpu=stack.cpu_snapshot
             )
         )
-        if floor_players:
-            floor_runs.append(
+        for kind in floors:
+            floor_runs[kind].append(
                 await guess_block(
-                    floor_players,
+                    floor_players[kind],
                     saturation,
                     rounds=args.guess_rounds,
                     rng=rng,
                     cpu=stack.cpu_snapshot,
-                    post=post_floor_guess,
-                    endpoint="floor_guess",
+                    post=functools.partial(post_floor_guess, kind=kind),
+                    endpoint=kind,
                 )
             )
         healthz_runs.append(await healthz_run())
@@ -1148,29 +1172,38 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
         "resent_after_a_closed_connection": saturation.resent,
     }
     results["throughput_ratio_vs_healthz"] = statistics.median(block_ratios)
-    if floor_runs:
-        ledgers = [ledger for _, floor_ledgers in floor_players for ledger in floor_ledgers]
+    for kind, runs in floor_runs.items():
+        results[kind] = {
+            "method": (
+                f"the same clients and requests against {FLOOR_LABELS[kind]} "
+                "(benchmarks/floor.py), right after each guess run: one PostgreSQL "
+                "transaction (lock the round, insert the guess, add to the round) "
+                "answered with a real reveal's bytes"
+            ),
+            "runs": runs,
+            "block_ratios": ratios(runs),
+            "ratio_vs_healthz": statistics.median(ratios(runs)),
+            "rate_vs_guess": round(
+                statistics.median(
+                    run["requests_per_s"] / guess_run["requests_per_s"]
+                    for run, guess_run in zip(runs, guess_runs, strict=True)
+                ),
+                2,
+            ),
+        }
+    if floors:
+        ledgers = [
+            ledger
+            for kind in floors
+            for _, kind_ledgers in floor_players[kind]
+            for ledger in kind_ledgers
+        ]
         recorded = floor.totals(stack.postgres.url)
         sent = {
             "guesses": sum(len(ledger.guesses) for ledger in ledgers),
             "points": sum(ledger.score for ledger in ledgers),
         }
-        results["floor"] = {
-            "method": (
-                "the same clients and requests against benchmarks/floor.py, right after "
-                "each guess run: one PostgreSQL transaction (lock the round, insert the "
-                "guess, add to the round) and a real reveal's bytes, no Django"
-            ),
-            "runs": floor_runs,
-            "block_ratios": ratios(floor_runs),
-            "ratio_vs_healthz": statistics.median(ratios(floor_runs)),
-            "guess_cost_vs_floor": round(
-                statistics.median(
-                    floor_run["requests_per_s"] / guess_run["requests_per_s"]
-                    for floor_run, guess_run in zip(floor_runs, guess_runs, strict=True)
-                ),
-                2,
-            ),
+        results["floor_check"] = {
             "recorded": recorded,
             "acknowledged": sent,
             "mismatch": int(
@@ -1184,11 +1217,10 @@ async def load_and_throughput(stack: Stack, args, think) -> tuple[dict, Recorder
         "throughput: /healthz "
         f"{[run['requests_per_s'] for run in healthz_runs]} req/s, guesses "
         f"{[run['requests_per_s'] for run in guess_runs]} req/s, ratios {block_ratios}"
-        + (
-            f"; floor {[run['requests_per_s'] for run in floor_runs]} req/s, "
-            f"ratios {results['floor']['block_ratios']}"
-            if floor_runs
-            else ""
+        + "".join(
+            f"; {kind} {[run['requests_per_s'] for run in runs]} req/s, "
+            f"ratios {results[kind]['block_ratios']}"
+            for kind, runs in floor_runs.items()
         )
     )
 

@@ -94,7 +94,9 @@ def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_con
     assert len(connections) == 2
 
 
-def _call(app, method: str, path: str, body: bytes = b"") -> tuple[str, dict, bytes]:
+def _call(
+    app, method: str, path: str, body: bytes = b"", **headers: str
+) -> tuple[str, dict, bytes]:
     import io
 
     seen = {}
@@ -118,17 +120,19 @@ def _call(app, method: str, path: str, body: bytes = b"") -> tuple[str, dict, by
         "wsgi.multithread": False,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
+        **headers,
     }
     content = b"".join(app(environ, start_response))
     return seen["status"], seen["headers"], content
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_floor_records_each_guess_once_answers_with_the_reveal_and_passes_the_rest_on(
-    tmp_path,
+def test_the_floors_record_each_guess_once_answer_with_the_reveal_and_pass_the_rest_on(
+    tmp_path, monkeypatch
 ):
-    """The loadtest's floor (benchmarks/floor.py) does what its figure claims: one durable
-    row per guess, the saved reveal's bytes, and the game for every other path."""
+    """The loadtest's floors (benchmarks/floor.py) do what their figures claim: one durable
+    row per guess, the saved reveal's bytes, the Django floor behind the game's CSRF
+    check, and the game for every other path."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -142,6 +146,7 @@ def test_the_floor_records_each_guess_once_answers_with_the_reveal_and_passes_th
     url = _database_url_for_worker()
     reveal = '<section class="reveal" data-reveal>It was <strong>Fe</strong></section>'
     response_file = tmp_path / "reveal.json"
+    monkeypatch.setenv(floor.RESPONSE_FILE_ENV, str(response_file))
     floor.save_response(
         response_file,
         httpx.Response(
@@ -151,7 +156,9 @@ def test_the_floor_records_each_guess_once_answers_with_the_reveal_and_passes_th
         ),
     )
     floor.create_tables(url)
-    app = floor.make_application(game, url, str(response_file))
+    app = floor.make_application(
+        game, url, str(response_file), django_floor=floor.django_floor_handler()
+    )
     try:
         first, second = floor.create_rounds(url, 2)
 
@@ -176,6 +183,29 @@ def test_the_floor_records_each_guess_once_answers_with_the_reveal_and_passes_th
         # Everything else is the game's.
         status, _, body = _call(app, "GET", "/healthz")
         assert status.startswith("200") and b'"ok"' in body
+
+        # The Django floor: the game's middleware, so a POST needs the CSRF token.
+        django_path = f"/bench-floor-django/{second}/1/"
+        assert _call(app, "POST", django_path, b"choice=C")[0].startswith("403")
+        status, headers, _ = _call(app, "GET", "/play/")
+        assert status.startswith("200")
+        token = headers["Set-Cookie"].split("csrftoken=", 1)[1].split(";", 1)[0]
+        csrf = {"HTTP_COOKIE": f"csrftoken={token}", "HTTP_X_CSRFTOKEN": token}
+        status, headers, body = _call(app, "POST", django_path, b"choice=C", **csrf)
+        assert status == "200 OK" and body == reveal.encode()
+        assert "frame-ancestors" in headers["Content-Security-Policy"]  # the game's headers
+        assert _call(app, "POST", django_path, b"choice=C", **csrf)[0].startswith("409")
+        assert _call(app, "POST", django_path, b"choice=X", **csrf)[0].startswith("400")
+        assert _call(app, "POST", "/bench-floor-django/nope/1/", b"choice=C", **csrf)[0].startswith(
+            "404"
+        )
+        assert floor.totals(url)["guesses"] == 4
+        assert floor.totals(url)["round_points"] == (
+            floor.points_for("Fe")
+            + floor.points_for("He")
+            + floor.points_for("p")
+            + floor.points_for("C")
+        )
     finally:
         app.floor.close()
         with connection.cursor() as cursor:
