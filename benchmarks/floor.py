@@ -35,6 +35,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from classify.physics import MASS_GROUPS
+
 PREFIX = "/bench-floor/"
 DJANGO_PREFIX = "/bench-floor-django/"
 RESPONSE_FILE_ENV = "KASCADE_FLOOR_RESPONSE"
@@ -65,7 +67,7 @@ INSERT = (
     "VALUES (%s, %s, %s, %s) ON CONFLICT (round_id, position) DO NOTHING RETURNING id"
 )
 ADD = "UPDATE bench_floor_round SET points = points + %s, answered = answered + 1 WHERE id = %s"
-GROUPS = frozenset({"p", "He", "C", "Si", "Fe"})
+GROUPS = frozenset(MASS_GROUPS)
 
 
 def _connect(url: str, **options):
