@@ -497,7 +497,7 @@ class Stack:
         self.root = root
         self.log_dir = log_dir
         # gunicorn serves the game through benchmarks.floor's dispatcher, which
-        # answers /bench-floor/ itself and passes everything else on.
+        # answers the floors' paths itself and passes everything else on.
         self.floor = floor
         self.floor_response = root / "floor-response.json"
         self.postgres = infra.PrivatePostgres(root / "postgres")
