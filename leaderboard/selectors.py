@@ -118,9 +118,11 @@ def board(
     # The newest score entry's id is part of the key, so a cached board can never
     # miss a round, even one recorded while the cache was down.
     newest = ScoreEntry.objects.aggregate(newest=Max("id"))["newest"] or 0
+    start = period_start(period)
+    # ISO 8601 without spaces: a key any cache backend takes (Django warns otherwise).
     key = (
         f"leaderboard:{period}:{room_id or '-'}:{kind or '-'}:{newest}:{generation}:"
-        f"{period_start(period)}"
+        f"{start.isoformat(timespec='seconds') if start else '-'}"
     )
     if generation >= 0:
         try:

@@ -64,6 +64,23 @@ def test_boards_for_all_time_this_week_and_today():
 
 
 @pytest.mark.django_db
+def test_board_cache_keys_suit_every_cache_backend():
+    """No spaces or control characters in a board's cache key (Django warns of keys a
+    memcached would refuse; the day's and the week's boards once had a space)."""
+    import warnings
+
+    from django.core.cache.backends.base import CacheKeyWarning
+
+    make_entry("Today", 300, timezone.now())
+    # Recorded, not raised: the board reads its cache tolerantly and would swallow it.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CacheKeyWarning)
+        for period in ("all", "week", "today"):
+            assert [row.nickname for row in board(period)] == ["Today"]
+    assert [str(w.message) for w in caught if issubclass(w.category, CacheKeyWarning)] == []
+
+
+@pytest.mark.django_db
 def test_board_rows_carry_the_contract_hooks_and_your_position_beyond_page_one(client, game_data):
     now = timezone.now()
     for index in range(30):
