@@ -960,10 +960,12 @@ def print_report(results: dict) -> None:
             f"ratio of each guess run to the /healthz runs around it: {throughput['block_ratios']}"
         )
         for kind, result in floors.items():
+            errors = sum(run["errors"] for run in result["runs"])
             print(
                 f"{FLOOR_LABELS[kind]}: ratios {result['block_ratios']}, median "
                 f"{result['ratio_vs_healthz']}; {result['rate_vs_guess']}x the game's "
                 "guesses per second"
+                + (f"; {errors} clients stopped by an error, see error_samples" if errors else "")
             )
         if "floor_check" in results:
             check = results["floor_check"]
