@@ -29,6 +29,7 @@ never reads them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -120,6 +121,15 @@ def save_response(path: Path, response) -> None:
     path.write_text(json.dumps({"headers": headers, "body": response.text}))
 
 
+@functools.cache
+def saved_reveal(path: str) -> tuple[list[tuple[str, str]], bytes]:
+    """The reveal `save_response` kept: its headers (with its length) and its body."""
+    saved = json.loads(Path(path).read_text())
+    body = saved["body"].encode()
+    headers = [tuple(pair) for pair in saved["headers"]]
+    return [*headers, ("Content-Length", str(len(body)))], body
+
+
 def points_for(choice: str) -> int:
     """Some points, so the sums are checked on something (the game's scoring is not the floor)."""
     return len(choice)
@@ -132,21 +142,11 @@ class Floor:
         self.url = url
         self.response_file = response_file
         self.connection = None
-        self.reveal: tuple[list[tuple[str, str]], bytes] | None = None
 
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()
             self.connection = None
-
-    def _reveal(self) -> tuple[list[tuple[str, str]], bytes]:
-        if self.reveal is None:
-            saved = json.loads(Path(self.response_file).read_text())
-            body = saved["body"].encode()
-            headers = [tuple(pair) for pair in saved["headers"]]
-            headers.append(("Content-Length", str(len(body))))
-            self.reveal = headers, body
-        return self.reveal
 
     def _record(self, public_id: str, position: int, choice: str) -> str:
         if self.connection is None or self.connection.closed:
@@ -192,7 +192,7 @@ class Floor:
         status = self._record(parts[0], int(parts[1]), choice)
         if status != "200 OK":
             return self._plain(start_response, status, status.encode() + b"\n")
-        headers, body = self._reveal()
+        headers, body = saved_reveal(self.response_file)
         start_response(status, headers)
         return [body]
 
@@ -200,9 +200,6 @@ class Floor:
     def _plain(start_response, status: str, body: bytes):
         start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
         return [body]
-
-
-_saved_body: dict[str, bytes] = {}
 
 
 def django_floor_view(request, public_id: str, position: int):
@@ -224,11 +221,9 @@ def django_floor_view(request, public_id: str, position: int):
         if cursor.fetchone() is None:  # nothing was written: the commit is empty
             return HttpResponse("409 Conflict\n", status=409, content_type="text/plain")
         cursor.execute(ADD, [points_for(choice), row[0]])
-    if "body" not in _saved_body:
-        saved = json.loads(Path(os.environ[RESPONSE_FILE_ENV]).read_text())
-        _saved_body["body"] = saved["body"].encode()
     # The game's middleware adds the same headers to this answer as to a reveal.
-    return HttpResponse(_saved_body["body"], content_type="text/html; charset=utf-8")
+    _, body = saved_reveal(os.environ[RESPONSE_FILE_ENV])
+    return HttpResponse(body, content_type="text/html; charset=utf-8")
 
 
 def django_floor_handler():
@@ -258,6 +253,7 @@ def make_application(game, url: str, response_file: str, django_floor=None):
     return application
 
 
+@functools.cache
 def _application():
     from kascade_game.wsgi import application as game
 
