@@ -196,6 +196,30 @@ def test_the_reveal_shows_truth_and_three_forests_with_the_contract_hooks(client
 
 
 @pytest.mark.django_db
+def test_each_forests_table_gives_its_probabilities_in_percent_on_both_answers(client, game_data):
+    from classify.physics import MASS_GROUPS
+    from kascade_game.services import forest_answers
+
+    game_round = start_round(client)
+    for position, htmx in ((0, {"HTTP_HX_REQUEST": "true"}), (1, {})):
+        text = client.post(guess_url(game_round, position), {"choice": "C"}, **htmx)
+        text = text.content.decode()
+        card = game_round.cards.get(position=position)
+        for key, answer in forest_answers(card).items():
+            table = re.search(rf'data-model="{key}".*?<tbody>(.*?)</tbody>', text, re.S)[1]
+            rows = re.findall(
+                r'<tr><th scope="row">(\w+)</th><td><meter min="0" max="100" value="(\d+)"'
+                r' aria-label="\1">\2 %</meter></td><td class="num">\2 %</td></tr>',
+                table,
+            )
+            expected = [
+                (group, str(round(100 * answer.probabilities.get(group, 0.0))))
+                for group in MASS_GROUPS
+            ]
+            assert rows == expected, (key, htmx)
+
+
+@pytest.mark.django_db
 def test_an_htmx_guess_answers_with_the_reveal_and_the_round_bar_not_the_card_again(
     client, game_data
 ):
