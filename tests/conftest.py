@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -53,6 +54,31 @@ def pytest_report_header(config):
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     broker = "redis" if settings.REDIS_URL else "in-process (eager)"
     return f"kascade: database={db} tasks={broker}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_connection_left_open(django_db_setup):
+    """Torn down just before the test database is dropped: closes every database
+    connection the run left open, which would keep PostgreSQL from dropping it.
+
+    pytest-django closes the main thread's current connection only. Django keeps
+    a connection per thread and per context, and once the browser tests start
+    Playwright the main thread runs in a context of its own: the connection it
+    used before is never closed. A helper thread's (the prediction writer's) is
+    its own too.
+    """
+    yield
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    for wrapper in gc.get_objects():
+        # type(), not isinstance(): isinstance asks a lazy object its __class__,
+        # which evaluates it (a request's CSP nonce refuses to, once answered).
+        if issubclass(type(wrapper), BaseDatabaseWrapper) and wrapper.connection is not None:
+            wrapper.inc_thread_sharing()  # it may be another thread's
+            try:
+                wrapper.close()
+            finally:
+                wrapper.dec_thread_sharing()
 
 
 @pytest.fixture(scope="session")
@@ -142,8 +168,12 @@ class WorkerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        with self.log_path.open("ab") as log:  # the worker writes to its own copy
+            self.process = self._popen(log)
+        self.wait_ready()
+
+    def _popen(self, log) -> subprocess.Popen:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -163,7 +193,6 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_ready()
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         from kascade_game.celery import app
