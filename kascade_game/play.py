@@ -190,7 +190,7 @@ def _probability_row(group: str, percent: int) -> str:
         '<tr><th scope="row">{0}</th><td><meter min="0" max="100" value="{1}"'
         ' aria-label="{0}">{1} %</meter></td><td class="num">{1} %</td></tr>',
         group,
-        str(percent),  # digits as they are, never localized
+        percent,  # format_html gives an int's digits, never localized
     )
 
 

@@ -169,30 +169,27 @@ class WorkerProcess:
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:  # the worker writes to its own copy
-            self.process = self._popen(log)
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "kascade_game",
+                    "worker",
+                    "--loglevel=INFO",
+                    f"--concurrency={self.concurrency}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--pool=prefork",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.wait_ready()
-
-    def _popen(self, log) -> subprocess.Popen:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kascade_game",
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={self.concurrency}",
-                "--without-gossip",
-                "--without-mingle",
-                "--pool=prefork",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         from kascade_game.celery import app
