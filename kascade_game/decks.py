@@ -10,8 +10,9 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Count, Max
 
+from classify.hadronic_models import HADRONIC_MODELS
 from classify.physics import MASS_GROUPS
-from classify.selectors import active_versions, dealable_showers, predictions_for
+from classify.selectors import dealable_showers, predictions_for
 
 from .models import DeckEntry, Difficulty
 
@@ -83,17 +84,21 @@ def group_plan(size: int, rng: random.Random) -> list[str]:
 # A process keeps the deck's candidates for a while: reading them, with the
 # check that every active forest answered each, was the most expensive query of
 # a round's start (17 ms to run and 3 ms to plan on the 3,000-shower deck,
-# docs/benchmarks.md). They are kept per deck signature (the active forest
-# versions and the entries' count and highest id: a rebuild gives every entry a
-# new id) and for DECK_CANDIDATES_SECONDS at most, and a dealt round is checked
-# against the database before it is used.
+# docs/benchmarks.md). They are kept per deck signature (the entries' count and
+# highest id: a rebuild gives every entry a new id) and for
+# DECK_CANDIDATES_SECONDS at most, and a dealt round is checked against the
+# active forests' answers before it is used.
 DECK_CANDIDATES_SECONDS = 30.0
 _candidates_cache: dict[str, tuple] = {}
 
 
 def _deck_signature() -> tuple:
+    """The entries' count and highest id: a rebuild (which every forest activation
+    runs) gives every entry a new id. A version activated before its rebuild has
+    answered every shower already, and each deal is checked against the active
+    versions' answers anyway."""
     entries = DeckEntry.objects.aggregate(n=Count("id"), last=Max("id"))
-    return (tuple(sorted(active_versions().items())), entries["n"], entries["last"])
+    return (entries["n"], entries["last"])
 
 
 def _candidates(*, fresh: bool = False) -> tuple[dict[tuple[str, str], list[int]], bool]:
@@ -126,11 +131,24 @@ def deal(
 
     When a group has too few showers at this difficulty, the neighbouring
     difficulties fill in, so a round is always complete if the deck is.
+    """
+    return deal_with_answers(
+        size=size, difficulty=difficulty, rng=rng, exclude_shower_ids=exclude_shower_ids
+    )[0]
+
+
+def deal_with_answers(
+    *, size: int, difficulty: str, rng: random.Random, exclude_shower_ids: set[int] = frozenset()
+) -> tuple[list[int], dict[int, dict]]:
+    """A deal (see `deal`) and every active forest's answer for each dealt shower.
 
     The candidates are the deck entries whose showers are dealable (every
     active forest answered them), read in one query or kept from an earlier
-    round (see _candidates). Kept ones are checked: if a dealt shower is no
-    longer dealable, the candidates are read again and the round dealt anew.
+    round (see _candidates). The answers are read for the dealt showers, and
+    they are the check of kept candidates: if a dealt shower lacks an active
+    forest's answer, the candidates are read again and the round dealt anew.
+    A round's start needs those answers anyway (RoundCard.forests), so the
+    check costs it no query of its own.
     """
     order = {
         Difficulty.EASY: [Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD],
@@ -141,12 +159,17 @@ def deal(
     wanted = {group: plan.count(group) for group in MASS_GROUPS if plan.count(group)}
     candidates, kept = _candidates()
     dealt = _pick(candidates, plan, wanted, order, rng, exclude_shower_ids)
-    if kept and dealt:
-        still = set(dealable_showers().filter(id__in=dealt).values_list("id", flat=True))
-        if still != set(dealt):
-            candidates, _ = _candidates(fresh=True)
-            dealt = _pick(candidates, plan, wanted, order, rng, exclude_shower_ids)
-    return dealt
+    answers = predictions_for(dealt) if dealt else {}
+    if kept and not all_answered(dealt, answers):
+        candidates, _ = _candidates(fresh=True)
+        dealt = _pick(candidates, plan, wanted, order, rng, exclude_shower_ids)
+        answers = predictions_for(dealt) if dealt else {}
+    return dealt, answers
+
+
+def all_answered(shower_ids: Sequence[int], answers: dict[int, dict]) -> bool:
+    """True when every forest has an active answer for each of the showers."""
+    return all(len(answers.get(shower_id, ())) == len(HADRONIC_MODELS) for shower_id in shower_ids)
 
 
 def _pick(candidates, plan, wanted, order, rng, exclude_shower_ids) -> list[int]:

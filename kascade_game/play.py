@@ -29,7 +29,7 @@ from . import services
 from .explain import GROUP_NAMES, describe, group_name, muon_hint, physics_sentence
 from .footprint import shower_footprint_svg
 from .models import Difficulty, Guess, Round, RoundCard
-from .players import current_player, owned_player_ids
+from .players import current_player, new_guest, owned_player_ids
 
 GUESS_BUTTONS = [(index + 1, group, GROUP_NAMES[group]) for index, group in enumerate(MASS_GROUPS)]
 
@@ -97,12 +97,20 @@ def play_new(request):
                 _start_context(request, player, nickname_form=form),
                 status=400,
             )
-        player = current_player(request, create=True)
-        if form.cleaned_data["nickname"] and player.nickname != form.cleaned_data["nickname"]:
-            player.nickname = form.cleaned_data["nickname"]
-            player.nickname_key = nickname_key(player.nickname)
+        nickname = form.cleaned_data["nickname"]
+        if player is not None and nickname and player.nickname != nickname:
+            player.nickname = nickname
+            player.nickname_key = nickname_key(nickname)
             player.save(update_fields=["nickname", "nickname_key"])
-    player = player or current_player(request, create=True)
+        elif player is None:
+            # A new guest, who has just seen the tutorial on the start page.
+            player = new_guest(request, nickname=nickname, tutorial_seen=True)
+    if player is None:
+        player = (
+            current_player(request, create=True)
+            if request.user.is_authenticated
+            else new_guest(request, tutorial_seen=True)
+        )
     try:
         game_round = services.start_round(player=player, difficulty=difficulty)
     except services.GameError as error:
@@ -110,7 +118,8 @@ def play_new(request):
     if not player.tutorial_seen:
         player.tutorial_seen = True
         player.save(update_fields=["tutorial_seen"])
-    return redirect("play-round", public_id=game_round.public_id)
+    # Straight to the first card: the round's own URL would only redirect there.
+    return redirect("play-card", public_id=game_round.public_id, position=0)
 
 
 BASE_TEMPLATES = {

@@ -32,8 +32,16 @@ def current_player(request, *, create: bool = False) -> Player | None:
             return player
     if not create:
         return None
-    nickname = f"Guest-{secrets.randbelow(90000) + 10000}"
-    player = Player.objects.create(nickname=nickname, nickname_key=nickname_key(nickname))
+    return new_guest(request)
+
+
+def new_guest(request, *, nickname: str = "", tutorial_seen: bool = False) -> Player:
+    """A guest player for this browser session, under `nickname` (checked by the
+    caller) or a drawn Guest-NNNNN, written in one INSERT."""
+    nickname = nickname or f"Guest-{secrets.randbelow(90000) + 10000}"
+    player = Player.objects.create(
+        nickname=nickname, nickname_key=nickname_key(nickname), tutorial_seen=tutorial_seen
+    )
     request.session[SESSION_KEY] = player.pk
     return player
 

@@ -23,7 +23,7 @@ from leaderboard.models import Player
 from leaderboard.services import record_finished_round, refresh_level
 
 from . import guess_statements
-from .decks import deal
+from .decks import all_answered, deal_with_answers
 from .models import Guess, Round, RoundCard
 from .scoring import score_guess
 
@@ -113,12 +113,13 @@ def start_round(
         refresh_level(player)
         difficulty = difficulty or difficulty_for(player)
         rng = rng or random.Random(secrets.randbits(64))
-        shower_ids = deal(size=size, difficulty=difficulty, rng=rng)
+        shower_ids, answers = deal_with_answers(size=size, difficulty=difficulty, rng=rng)
         complete = len(shower_ids) == size
+    else:
+        answers = predictions_for(shower_ids)
     size = len(shower_ids)
     # Every card must carry every forest's answer (RoundCard.forests).
-    answers = predictions_for(shower_ids)
-    if not complete or any(len(answers.get(sid, {})) < len(HADRONIC_MODELS) for sid in shower_ids):
+    if not complete or not all_answered(shower_ids, answers):
         raise DeckEmpty(
             _("The game deck is not ready yet: the forests' predictions are still being computed.")
         )

@@ -318,11 +318,10 @@ def _rate_limits_only_where_tested(request, settings):
 
 def finish_round(client, *, choices=None) -> object:
     """Start a round as the client's player and answer all its cards; returns the round."""
-    from kascade_game.models import Round
+    from tests.factories import round_started_by
 
     response = client.post("/play/new/", {"difficulty": "easy"})
-    assert response.status_code == 302, response.content
-    game_round = Round.objects.get(public_id=response["Location"].rstrip("/").split("/")[-1])
+    game_round = round_started_by(response)
     for position in range(game_round.size):
         choice = (choices or ["p", "He", "C", "Si", "Fe"])[position % len(choices or "12345")]
         assert (

@@ -44,3 +44,14 @@ def build_game_data(spec: DatasetSpec = TEST_DECK) -> Dataset:
 
     rebuild_deck()
     return dataset
+
+
+def round_started_by(response):
+    """The round a start (`/play/new/`, `/booth/start/`) redirected to: its own URL or its first card."""
+    from django.urls import resolve
+
+    from kascade_game.models import Round
+
+    assert response.status_code == 302, response.content.decode()[:1500]
+    public_id = resolve(response["Location"].split("?")[0]).kwargs["public_id"]
+    return Round.objects.get(public_id=public_id)

@@ -9,14 +9,14 @@ from django.test import Client
 from kascade_game.models import Round
 from leaderboard.models import Player
 from tests.conftest import finish_round
+from tests.factories import round_started_by
 
 pytestmark = pytest.mark.django_db
 
 
 def start_visit(client: Client, nickname: str) -> Round:
     response = client.post("/booth/start/", {"nickname": nickname})
-    assert response.status_code == 302, response.content.decode()[:1500]
-    return Round.objects.get(public_id=response["Location"].rstrip("/").split("/")[-1])
+    return round_started_by(response)
 
 
 def play_all(client: Client, game_round: Round, choice: str = "Fe") -> None:

@@ -22,6 +22,7 @@ from benchmarks import infra
 from classify.models import Dataset, Shower
 from kascade_game.models import Guess, Round
 from tests.conftest import ROOT, requires_services
+from tests.factories import round_started_by
 
 SERVICES = (pytest.mark.services, requires_services)
 
@@ -47,8 +48,7 @@ def private_redis(tmp_path, settings):
 
 def _start(client) -> Round:
     response = client.post("/play/new/", {"difficulty": "easy"})
-    assert response.status_code == 302, response.content
-    return Round.objects.get(public_id=response["Location"].rstrip("/").split("/")[-1])
+    return round_started_by(response)
 
 
 def _play(client, game_round: Round, positions) -> list[int]:

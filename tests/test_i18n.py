@@ -17,6 +17,7 @@ from django.utils import translation
 from kascade_game.models import Round
 from kascade_game.views import LANGUAGE_SESSION_KEY
 from leaderboard.nicknames import NicknameRejected, check_nickname
+from tests.factories import round_started_by
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "locale"
@@ -263,8 +264,7 @@ def test_an_unknown_language_is_not_taken(client):
 
 def _start_round(client) -> Round:
     response = client.post("/play/new/", {"difficulty": "easy"})
-    assert response.status_code == 302, response.content
-    return Round.objects.get(public_id=response["Location"].rstrip("/").split("/")[-1])
+    return round_started_by(response)
 
 
 def test_a_german_card_writes_numbers_with_a_decimal_comma(client, game_data):

@@ -303,7 +303,9 @@ def test_a_guest_chooses_a_nickname_that_the_filter_checks(client, game_data):
         "/play/new/", {"difficulty": "easy", "nickname": "  Ｍａｒｉｅ   Curie "}
     )
     assert accepted.status_code == 302
-    assert Player.objects.get().nickname == "Marie Curie"
+    player = Player.objects.get()
+    assert player.nickname == "Marie Curie" and player.nickname_key == "mariecurie"
+    assert player.tutorial_seen
     assert 'value="Marie Curie"' in client.get("/play/").content.decode()
 
 

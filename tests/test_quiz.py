@@ -17,6 +17,7 @@ from kascade_game.scoring import (
     NEIGHBOUR_POINTS,
     score_guess,
 )
+from tests.factories import round_started_by
 
 REVEAL_MARKERS = (
     "data-truth",
@@ -30,9 +31,7 @@ REVEAL_MARKERS = (
 
 def start_round(client, difficulty: str = "easy") -> Round:
     response = client.post("/play/new/", {"difficulty": difficulty})
-    assert response.status_code == 302, response.content
-    public_id = response["Location"].rstrip("/").split("/")[-1]
-    return Round.objects.get(public_id=public_id)
+    return round_started_by(response)
 
 
 def guess_url(game_round: Round, position: int) -> str:
@@ -49,6 +48,28 @@ def test_a_newcomer_sees_the_tutorial_and_a_start_button(client):
     assert "How to play" in text
     assert 'action="/play/new/"' in text
     assert "/play/guide/" in text
+
+
+@pytest.mark.django_db
+def test_a_newcomer_starts_straight_on_the_first_card_and_is_not_shown_the_tutorial_again(
+    client, game_data, django_assert_max_num_queries
+):
+    from django.test import Client
+
+    Client().post("/play/new/", {"difficulty": "easy"})  # someone else read the deck first
+    client.get("/play/")
+    # A class or a festival crowd presses "start" at once: a round's start is the
+    # busiest request of a load (docs/benchmarks.md). It writes the guest, the
+    # round, its cards and the session (each write with its savepoint here), and
+    # reads the player's record, the deck's signature and the dealt showers' answers.
+    with django_assert_max_num_queries(12):
+        response = client.post("/play/new/", {"difficulty": "easy"})
+    game_round = round_started_by(response)
+    assert response["Location"] == card_url(game_round, 0), "no detour through the round's URL"
+    player = game_round.player
+    assert player.nickname.startswith("Guest-") and player.tutorial_seen
+    assert "How to play" not in client.get("/play/").content.decode()
+    assert 'data-guess="Fe"' in client.get(response["Location"]).content.decode()
 
 
 @pytest.mark.django_db
