@@ -62,9 +62,14 @@ def test_a_newcomer_starts_straight_on_the_first_card_and_is_not_shown_the_tutor
     # busiest request of a load (docs/benchmarks.md). It writes the guest, the
     # round, its cards and the session (each write with its savepoint here), and
     # reads the player's record, the deck's signature and the dealt showers' answers.
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(12) as queries:
         response = client.post("/play/new/", {"difficulty": "easy"})
     game_round = round_started_by(response)
+    (cards_insert,) = [
+        q["sql"] for q in queries.captured_queries if 'INTO "kascade_game_roundcard"' in q["sql"]
+    ]
+    assert "UNNEST" not in cards_insert, "the forests' JSON documents go in as VALUES"
+    assert all(card.forests for card in game_round.cards.all())
     assert response["Location"] == card_url(game_round, 0), "no detour through the round's URL"
     player = game_round.player
     assert player.nickname.startswith("Guest-") and player.tutorial_seen
