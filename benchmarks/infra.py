@@ -6,9 +6,11 @@ Nothing here imports Django, so `configure_environment` can run before
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -20,6 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / ".bench"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kascade_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/6"
+
+
+@functools.cache
+def shared_tls_context() -> ssl.SSLContext:
+    """One TLS context for every HTTP client a load generator opens (httpx's `verify`).
+
+    Without it httpx builds a context per client and loads the CA bundle into
+    it: 40 ms of CPU per client here. `make loadtest` opens 200 clients within
+    3 s, so its event loop was blocked for seconds while the players started,
+    and every request waiting on that loop counted the block in its client
+    latency (docs/benchmarks.md, Load). The runs speak plain HTTP to
+    127.0.0.1, so the context is never used for a handshake; it stays a
+    verifying one."""
+    return ssl.create_default_context()
 
 
 def is_postgres(url: str) -> bool:

@@ -176,6 +176,7 @@ def new_client(base_url: str, user_agent: str):
         timeout=httpx.Timeout(30.0),
         follow_redirects=False,
         limits=httpx.Limits(max_connections=2, max_keepalive_connections=2),
+        verify=infra.shared_tls_context(),
     )
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from . import infra
+
 GROUPS = ("p", "He", "C", "Si", "Fe")
 CARD_PATH = re.compile(r"^/play/r/(?P<round>[^/]+)/card/(?P<position>\d+)/$")
 GUESS_PATH = re.compile(r"^/play/r/[^/]+/card/\d+/guess/$")
@@ -71,7 +73,11 @@ async def play_round(
 ) -> None:
     headers = {"User-Agent": user_agent}
     async with httpx.AsyncClient(
-        base_url=base_url, headers=headers, timeout=30.0, follow_redirects=False
+        base_url=base_url,
+        headers=headers,
+        timeout=30.0,
+        follow_redirects=False,
+        verify=infra.shared_tls_context(),
     ) as client:
         response, ms = await _timed(client, stats, budget, "GET", "/play/")
         stats.other_ms.append(ms)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from . import infra
+
 GROUPS = ("p", "He", "C", "Si", "Fe")
 SCORE = re.compile(r'data-score="(-?\d+)"')
 ROOM_GUESS_PATH = re.compile(r"^/play/r/[^/]+/card/\d+/guess/$")
@@ -42,7 +44,12 @@ async def run_class(
 ) -> dict:
     """`start` is called (in a thread) once everyone has joined: the teacher's Start."""
     clients = [
-        httpx.AsyncClient(base_url=base_url, headers={"User-Agent": user_agent}, timeout=30.0)
+        httpx.AsyncClient(
+            base_url=base_url,
+            headers={"User-Agent": user_agent},
+            timeout=30.0,
+            verify=infra.shared_tls_context(),
+        )
         for _ in range(students)
     ]
     errors: list[str] = []
@@ -119,8 +126,6 @@ def bench(context: dict, *, prepare_services, log, percentile, students: int = 4
 
     from kascade_game.models import Guess
     from rooms import selectors, services
-
-    from . import infra
 
     prepare_services(context)
     logging.getLogger("httpx").setLevel(logging.WARNING)

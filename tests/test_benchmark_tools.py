@@ -53,6 +53,19 @@ def test_the_disk_probe_reports_its_waits_and_leaves_nothing_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_load_generators_players_share_one_tls_context():
+    """httpx loads the CA bundle into a new context for each client (40 ms of CPU
+    here), which blocked the load generator's event loop while 200 players started."""
+    from benchmarks import loadtest
+
+    contexts = [
+        client._transport._pool._ssl_context
+        for client in (loadtest.new_client("http://127.0.0.1:9", "a") for _ in range(3))
+    ]
+    assert all(context is infra.shared_tls_context() for context in contexts)
+    assert infra.shared_tls_context().verify_mode.name == "CERT_REQUIRED"
+
+
 def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_connection():
     """Like a browser: a request on a reused connection that the server closed unanswered
     goes out once more on a new connection, and is counted."""
