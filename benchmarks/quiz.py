@@ -98,8 +98,8 @@ async def play_round(
             headers={"X-CSRFToken": token},
         )
         stats.other_ms.append(ms)
-        # Follow /play/new/ -> /play/r/<id>/ -> /play/r/<id>/card/0/ by hand, so the
-        # full card page's own latency and size are recorded.
+        # Follow /play/new/ -> /play/r/<id>/card/0/ by hand, so the full card
+        # page's own latency and size are recorded.
         hops = 0
         while response.status_code in (301, 302, 303) and hops < 4:
             hops += 1
