@@ -159,11 +159,11 @@ def deal_with_answers(
     wanted = {group: plan.count(group) for group in MASS_GROUPS if plan.count(group)}
     candidates, kept = _candidates()
     dealt = _pick(candidates, plan, wanted, order, rng, exclude_shower_ids)
-    answers = predictions_for(dealt) if dealt else {}
+    answers = predictions_for(dealt)
     if kept and not all_answered(dealt, answers):
         candidates, _ = _candidates(fresh=True)
         dealt = _pick(candidates, plan, wanted, order, rng, exclude_shower_ids)
-        answers = predictions_for(dealt) if dealt else {}
+        answers = predictions_for(dealt)
     return dealt, answers
 
 

@@ -88,6 +88,7 @@ def play_new(request):
     if difficulty is not None and difficulty not in Difficulty.values:
         return _error(request, services.InvalidGuess(_("Difficulty must be easy, medium or hard.")))
     player = current_player(request)
+    nickname = ""
     if not request.user.is_authenticated and "nickname" in request.POST:
         form = NicknameForm(request.POST, player=player)
         if not form.is_valid():
@@ -102,14 +103,12 @@ def play_new(request):
             player.nickname = nickname
             player.nickname_key = nickname_key(nickname)
             player.save(update_fields=["nickname", "nickname_key"])
-        elif player is None:
-            # A new guest, who has just seen the tutorial on the start page.
-            player = new_guest(request, nickname=nickname, tutorial_seen=True)
     if player is None:
+        # A new guest has just seen the tutorial on the start page.
         player = (
             current_player(request, create=True)
             if request.user.is_authenticated
-            else new_guest(request, tutorial_seen=True)
+            else new_guest(request, nickname=nickname, tutorial_seen=True)
         )
     try:
         game_round = services.start_round(player=player, difficulty=difficulty)
