@@ -24,6 +24,15 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kascade_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/6"
 
 
+def log_line(tool: str, message: str) -> str:
+    """A log line stamped with the UTC time of day.
+
+    Not the local time: once Django's settings are loaded they set the
+    process's TZ to TIME_ZONE (Europe/Berlin), and a run's stamps jumped by an
+    hour in the middle of its log."""
+    return f"[{tool} {time.strftime('%H:%M:%SZ', time.gmtime())}] {message}"
+
+
 @functools.cache
 def shared_tls_context() -> ssl.SSLContext:
     """One TLS context for every HTTP client a load generator opens (httpx's `verify`).

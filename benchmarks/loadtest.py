@@ -81,7 +81,7 @@ TARGETS = {
 
 
 def log(message: str) -> None:
-    print(f"[loadtest {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    print(infra.log_line("loadtest", message), flush=True)
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -87,7 +87,7 @@ TARGETS = {
 
 
 def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    print(infra.log_line("bench", message), flush=True)
 
 
 def _median_time(function: Callable[[], object], repeats: int = REPEATS) -> tuple[float, list]:

@@ -223,3 +223,20 @@ def test_the_floors_record_each_guess_once_answer_with_the_reveal_and_pass_the_r
         app.floor.close()
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_floor_guess, bench_floor_round")
+
+
+def test_the_benchmark_logs_keep_one_clock_when_django_sets_the_time_zone(monkeypatch):
+    # Django's settings set TZ to TIME_ZONE when they load, in the middle of a run.
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: never the same hour as UTC
+    time.tzset()
+    try:
+        before = time.gmtime()
+        line = infra.log_line("loadtest", "gunicorn ready")
+        after = time.gmtime()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = line.split()[1].rstrip("]")
+    assert stamp.endswith("Z")
+    assert stamp[:-1] in {time.strftime("%H:%M:%S", t) for t in (before, after)}
+    assert line.endswith("] gunicorn ready")
