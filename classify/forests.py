@@ -226,9 +226,40 @@ def save_forest(forest: TrainedForest, directory: Path | None = None) -> tuple[P
         pickle.dump(payload, handle, protocol=5)
     temporary.replace(model_path)
     card = {**forest.card, "model_file_bytes": model_path.stat().st_size}
-    card_path.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+    if not _reproduces(card, card_path):
+        card_path.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
     forest.card = card
     return model_path, card_path
+
+
+# What a training measures of the machine it ran on, not of the forest: the
+# seconds it took and the file's size (pickled trees differ by a few hundred
+# bytes between CPUs; the versions, metrics and importances do not).
+MACHINE_MEASUREMENTS = ("training_seconds", "model_file_bytes")
+
+
+def _substance(card: dict) -> dict:
+    card = json.loads(json.dumps(card))  # as it reads back from the file
+    for measurement in MACHINE_MEASUREMENTS:
+        card.pop(measurement, None)
+        if isinstance(card.get("reference"), dict):
+            card["reference"].pop(measurement, None)
+    return card
+
+
+def _reproduces(card: dict, card_path: Path) -> bool:
+    """Whether the card on disk already says all this card says of the forest.
+
+    The committed model cards record the project's training. `make setup` on a
+    fresh clone trains the forests again (their files are not committed); when
+    that reproduces a card in everything but the machine's measurements, the
+    card is left as committed, and a newcomer's working tree stays clean.
+    """
+    try:
+        existing = json.loads(card_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return _substance(existing) == _substance(card)
 
 
 def read_card(hadronic_model: str, directory: Path | None = None) -> dict:

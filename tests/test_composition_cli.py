@@ -132,3 +132,35 @@ def test_forests_are_saved_as_plain_pickles_and_older_joblib_files_still_load(tm
         again = load_forest("sibyll-2.3c", tmp_path)
         assert again.version == forest.version
         assert np.allclose(again.estimator.predict_proba(features), expected)
+
+
+def test_a_retraining_that_reproduces_a_model_card_leaves_the_committed_card_as_it_is(tmp_path):
+    """`make setup` trains the forests of a fresh clone again; only the seconds and
+    the file's size differ between machines, and the committed card stays."""
+    import copy
+    import json
+
+    from classify.forests import forest_paths, load_forest, save_forest
+    from tests.factories import require_forests
+
+    require_forests()
+    forest = load_forest("epos-lhc")
+    _, card_path = forest_paths("epos-lhc", tmp_path)
+    committed = copy.deepcopy(forest.card)
+    committed["training_seconds"] = 123.45
+    committed["model_file_bytes"] = 1
+    committed["reference"]["training_seconds"] = 678.9
+    card_path.write_text(json.dumps(committed, indent=2) + "\n")
+    written = card_path.read_bytes()
+
+    save_forest(forest, tmp_path)
+    assert card_path.read_bytes() == written
+    # The forest in memory knows its own file.
+    assert forest.card["model_file_bytes"] == forest_paths("epos-lhc", tmp_path)[0].stat().st_size
+
+    forest.card = {**forest.card, "accuracy": forest.card["accuracy"] + 0.01}
+    save_forest(forest, tmp_path)
+    rewritten = json.loads(card_path.read_text())
+    assert rewritten["accuracy"] == forest.card["accuracy"]
+    assert rewritten["model_file_bytes"] == forest.card["model_file_bytes"]
+    assert rewritten["training_seconds"] == forest.card["training_seconds"]
