@@ -368,14 +368,14 @@ def bench_precompute(context: dict) -> dict:
     matrix (read once, as the workers read it) in this process, with
     `n_jobs = PIPELINE_WORKERS` threads. Pipeline: the same forests, the
     same showers, through Redis and `celery worker --concurrency=PIPELINE_WORKERS`,
-    each process predicting single-threaded, reading its features from and
+    each process predicting in two threads, reading its features from and
     writing its rows to PostgreSQL. Both sides use the same number of cores,
     so the ratio says what the broker, the reads and the writes cost on top
     of the forests (PostgreSQL runs on the same cores and its work counts).
     """
     prepare_services(context)
     from classify.datasets import dataset_features
-    from classify.forests import load_forest, predict_features
+    from classify.forests import load_forest
     from classify.hadronic_models import HADRONIC_MODELS
     from classify.models import Prediction
     from classify.services import CHUNK_SIZE
@@ -400,11 +400,11 @@ def bench_precompute(context: dict) -> dict:
     forests = {key: load_forest(key) for key in HADRONIC_MODELS}
     for forest in forests.values():  # start the thread pools once
         forest.estimator.n_jobs = PIPELINE_WORKERS
-        predict_features(forest, features[:1000])
+        forest.estimator.predict_proba(features[:1000])
 
-    def raw():
+    def raw():  # scikit-learn's own predict_proba, as the target says
         for forest in forests.values():
-            predict_features(forest, features)
+            forest.estimator.predict_proba(features)
 
     cpu_started = time.process_time()
     machine_before = infra.system_cpu_seconds()
@@ -614,14 +614,16 @@ def profile_chunk(dataset) -> dict:
             "alt_read_orm_frame",
             lambda start=start, stop=stop: dataset_frame(dataset, row_range=(start, stop)),
         )
-        forest.estimator.n_jobs = services.PREDICT_JOBS_IN_WORKERS
         probabilities = timed(
-            "predict", lambda forest=forest, features=features: predict_features(forest, features)
+            "predict",
+            lambda forest=forest, features=features: predict_features(
+                forest, features, threads=services.PREDICT_JOBS_IN_WORKERS
+            ),
         )
         forest.estimator.n_jobs = PIPELINE_WORKERS
         timed(
-            "predict_n_jobs_workers",
-            lambda forest=forest, features=features: predict_features(forest, features),
+            "predict_sklearn_n_jobs_workers",
+            lambda forest=forest, features=features: forest.estimator.predict_proba(features),
         )
 
         def write(ids=ids, probabilities=probabilities, batch=batch):
@@ -659,14 +661,18 @@ def profile_chunk(dataset) -> dict:
     forest = services.forest_for(key, batch.model_version)
     per_size = {}
     for chunk in (2_000, 5_000, 10_000, 20_000):
-        for n_jobs in (1, PIPELINE_WORKERS):
-            forest.estimator.n_jobs = n_jobs
+        for threads in (1, PIPELINE_WORKERS):
             started = time.perf_counter()
-            predict_features(forest, features[:chunk])
-            per_size[f"{chunk}_n_jobs_{n_jobs}"] = round(
+            predict_features(forest, features[:chunk], threads=threads)
+            per_size[f"{chunk}_threads_{threads}"] = round(
                 (time.perf_counter() - started) * 1000 / (chunk / 1000), 1
             )
-    forest.estimator.n_jobs = services.PREDICT_JOBS_IN_WORKERS
+        forest.estimator.n_jobs = PIPELINE_WORKERS
+        started = time.perf_counter()
+        forest.estimator.predict_proba(features[:chunk])
+        per_size[f"{chunk}_sklearn_n_jobs_{PIPELINE_WORKERS}"] = round(
+            (time.perf_counter() - started) * 1000 / (chunk / 1000), 1
+        )
     connection.close()
     profile = {name: round(statistics.median(values), 1) for name, values in pieces.items()}
     profile["predict_ms_per_1000_by_chunk"] = per_size

@@ -374,8 +374,8 @@ def _predict_batch(batch: PrecomputeBatch, features: np.ndarray) -> _Predicted:
     loaded = time.perf_counter()
     probabilities = None
     if len(features):
-        forest.estimator.n_jobs = -1 if _running_eagerly() else PREDICT_JOBS_IN_WORKERS
-        probabilities = predict_features(forest, features)
+        threads = None if _running_eagerly() else PREDICT_JOBS_IN_WORKERS
+        probabilities = predict_features(forest, features, threads=threads)
     return _Predicted(probabilities, loaded - started, time.perf_counter() - loaded)
 
 

@@ -164,3 +164,37 @@ def test_a_retraining_that_reproduces_a_model_card_leaves_the_committed_card_as_
     assert rewritten["accuracy"] == forest.card["accuracy"]
     assert rewritten["model_file_bytes"] == forest.card["model_file_bytes"]
     assert rewritten["training_seconds"] == forest.card["training_seconds"]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_the_forests_probabilities_are_scikit_learns_in_the_games_class_order(threads):
+    """predict_features sums each thread's share of the trees itself (faster on a
+    precompute chunk than scikit-learn's n_jobs); the numbers are the forest's."""
+    import numpy as np
+
+    from classify.forests import CLASSES, feature_matrix, predict_features
+    from classify.simulation import simulate_showers
+
+    require_forests()
+    forest = load_forest("qgsjet-ii-04")
+    features = feature_matrix(simulate_showers(3_000, hadronic_model="qgsjet-ii-04", seed=11))
+    order = [list(forest.estimator.classes_).index(group) for group in CLASSES]
+    expected = forest.estimator.predict_proba(features)[:, order]
+
+    got = predict_features(forest, features, threads=threads)
+    assert got.shape == (3_000, len(CLASSES))
+    assert np.abs(got - expected).max() < 1e-12
+    assert np.allclose(got.sum(axis=1), 1.0)
+    # The shares are added in a fixed order: the same matrix, the same numbers.
+    assert np.array_equal(predict_features(forest, features, threads=threads), got)
+
+
+def test_predicting_from_a_matrix_of_other_features_is_refused():
+    import numpy as np
+
+    from classify.forests import predict_features
+
+    require_forests()
+    forest = load_forest("epos-lhc")
+    with pytest.raises(ValueError, match="expects 8 features, got 5"):
+        predict_features(forest, np.ones((4, 5)))
