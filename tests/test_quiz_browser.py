@@ -109,3 +109,56 @@ def test_the_card_is_readable_on_a_projector(new_page, live_server, live_game_da
     assert_reveal_complete(page)
     page.screenshot(path=str(artifacts_dir / "quiz-reveal-projector.png"))
     assert_clean(page)
+
+
+@pytest.mark.parametrize("failure", ["network", "proxy"])
+def test_a_guess_that_got_no_answer_is_pressed_again_and_counts_once(
+    page, live_server, live_game_data, failure
+):
+    """Booth or school wifi drops a guess, or a proxy loses the server's answer (a
+    worker restarting behind it): the card stays, the player is told and presses
+    again, sees the reveal, and the card holds one guess: the first that arrived."""
+    from kascade_game.models import Guess
+
+    lost = []
+
+    def first_guess_gets_no_answer(route):
+        if lost:
+            route.continue_()
+            return
+        lost.append(route.request.url)
+        if failure == "network":
+            route.abort("connectionreset")  # never reached the server
+        else:
+            route.fetch()  # reached the server, which recorded it; the answer is lost
+            route.fulfill(status=502, body="Bad Gateway")
+
+    page.route("**/guess/", first_guess_gets_no_answer)
+    page.goto(live_server.url + "/play/")
+    page.get_by_role("button", name=re.compile("Start a round")).click()
+    page.locator("[data-guess]").first.wait_for()
+    page.wait_for_load_state("load")
+    public_id = re.search(r"/play/r/([^/]+)/card/0/", page.url).group(1)
+
+    page.locator('[data-guess="Fe"]').click()
+    expect(page.locator("[data-guess-unanswered]")).to_have_text(
+        re.compile("No answer from the server")
+    )
+    expect(page.locator('[data-guess="p"]')).to_be_enabled()
+    expect(page.locator('[data-guess="p"]')).to_be_focused()
+    assert page.locator("[data-reveal]").count() == 0
+
+    page.locator('[data-guess="p"]').click()
+    assert_reveal_complete(page)
+    assert len(lost) == 1
+    guesses = list(Guess.objects.filter(card__round__public_id=public_id))
+    assert len(guesses) == 1
+    # Only a guess that reached the server counts; a repeat is answered with it.
+    assert guesses[0].choice == ("p" if failure == "network" else "Fe")
+    assert page.recorder.page_errors == []
+    # The console holds only the lost request, as Chromium and htmx report it.
+    reported = ("Failed to load resource", "htmx:sendError", "htmx:afterRequest", "Response Status")
+    assert page.recorder.console_errors
+    assert all(error.startswith(reported) for error in page.recorder.console_errors), (
+        page.recorder.console_errors
+    )

@@ -35,10 +35,28 @@
   });
 
   // A refused guess (a paused room) leaves the card on screen: the buttons work again.
+  // So does a guess that got no answer at all: the network dropped, the request
+  // timed out (hx-request, 15 s) or a proxy gave up (5xx, nothing swapped in).
+  // The player is told to press again. The server records a card's guess once
+  // and answers a repeat with that first guess, so nothing counts twice.
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target.closest ? event.target.closest(".guess-form") : null;
-    if (form && event.detail.xhr && event.detail.xhr.status >= 400) {
+    if (!form) {
+      return;
+    }
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var unanswered = status === 0 || status >= 500;
+    if (status >= 400 || unanswered) {
       form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+    }
+    var feedback = form.querySelector("[data-no-answer]");
+    if (unanswered && feedback) {
+      feedback.textContent = feedback.getAttribute("data-no-answer");
+      feedback.setAttribute("data-guess-unanswered", "");
+      var first = form.querySelector(".guess-buttons button");
+      if (first) {
+        first.focus({ preventScroll: true });
+      }
     }
   });
 
