@@ -204,6 +204,12 @@ def _muon_norm() -> float:
     return 1.0 / total
 
 
+def warm() -> None:
+    """Build the array's geometry and the muon profile's norm now (kascade_game/warm.py)."""
+    _positions()
+    _muon_norm()
+
+
 def muon_density(r_m, *, n_mu: float, r0_m: float = MUON_LDF_R0_M):
     """Muon density [1/m^2] at distance r_m [m] (> 0) from the axis; integrates to n_mu.
 

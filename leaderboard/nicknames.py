@@ -449,6 +449,12 @@ def _reserved_names() -> _WordList:
     return _WordList(RESERVED_NAMES_FILE)
 
 
+def warm() -> None:
+    """Read the word lists now (kascade_game/warm.py)."""
+    _blocked_words()
+    _reserved_names()
+
+
 _TOKEN_SPLIT = re.compile(r"[ \-_.']+")
 
 
