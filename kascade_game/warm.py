@@ -73,8 +73,7 @@ def warm_process() -> Warmed:
         else:
             warmed.templates.append(name)
     for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            translation.gettext("KASCADE Cosmic Quiz")  # reads the catalogues of every app
+        with translation.override(code):  # activating a language reads its catalogues
             for setting in formats.FORMAT_SETTINGS:
                 formats.get_format(setting, lang=code)
         warmed.languages.append(code)
