@@ -162,3 +162,39 @@ def test_a_guess_that_got_no_answer_is_pressed_again_and_counts_once(
     assert all(error.startswith(reported) for error in page.recorder.console_errors), (
         page.recorder.console_errors
     )
+
+
+def test_a_next_card_that_got_no_answer_is_pressed_again(page, live_server, live_game_data):
+    """The reveal stays on screen, says so, and the same button brings the next card."""
+    lost = []
+
+    def next_card_gets_no_answer(route):
+        if lost or route.request.method != "GET":
+            route.continue_()
+            return
+        lost.append(route.request.url)
+        route.abort("connectionreset")
+
+    page.goto(live_server.url + "/play/")
+    page.get_by_role("button", name=re.compile("Start a round")).click()
+    page.locator("[data-guess]").first.wait_for()
+    page.wait_for_load_state("load")
+    page.route("**/card/1/", next_card_gets_no_answer)
+    page.locator('[data-guess="C"]').click()
+    assert_reveal_complete(page)
+
+    page.locator("[data-next]").click()
+    expect(page.locator("[data-next-unanswered]")).to_have_text(
+        re.compile("No answer from the server")
+    )
+    expect(page.locator("[data-next]")).to_be_focused()
+    assert page.locator("[data-reveal]").count() == 1
+    assert "/card/0/" in page.url
+
+    page.keyboard.press("Enter")
+    page.locator("[data-guess]").first.wait_for()
+    expect(page.locator("#round-bar")).to_contain_text(re.compile(r"Shower\s*2\s*of\s*10"))
+    assert page.locator("[data-reveal]").count() == 0
+    assert "/card/1/" in page.url
+    assert len(lost) == 1
+    assert page.recorder.page_errors == []

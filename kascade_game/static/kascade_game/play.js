@@ -60,6 +60,21 @@
     }
   });
 
+  // The next card got no answer: the reveal stays and says to press again.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var next = event.target.closest ? event.target.closest("[data-next]") : null;
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (!next || (status > 0 && status < 500)) {
+      return;
+    }
+    var feedback = next.parentNode.querySelector("[data-no-answer]");
+    if (feedback) {
+      feedback.textContent = feedback.getAttribute("data-no-answer");
+      feedback.setAttribute("data-next-unanswered", "");
+    }
+    next.focus({ preventScroll: true });
+  });
+
   // A timed room card counts down; when the time is up the answer still counts, for no points.
   function startTimers() {
     document.querySelectorAll("[data-timer]:not([data-timer-started])").forEach(function (timer) {
