@@ -53,3 +53,26 @@ def test_importing_the_wsgi_module_compiles_the_templates_and_reads_the_catalogu
     assert probe["geometry"] == 1
     # A connection made before the fork would be shared by every worker.
     assert probe["connections"] == []
+
+
+def test_a_template_that_does_not_compile_is_reported_and_the_server_still_starts(
+    tmp_path, monkeypatch, settings, caplog
+):
+    from kascade_game import warm
+
+    (tmp_path / "fine.html").write_text("{% load i18n %}<p>{% translate 'Score' %}</p>")
+    (tmp_path / "broken.html").write_text("{% if %}<p>no condition</p>{% endif %}")
+    settings.TEMPLATES = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [str(tmp_path)],
+            "APP_DIRS": False,
+        }
+    ]
+    monkeypatch.setattr(warm, "project_templates", lambda: ["broken.html", "fine.html"])
+    with caplog.at_level("WARNING", logger="kascade_game.warm"):
+        warmed = warm.warm_process()
+    assert warmed.templates == ["fine.html"]
+    assert warmed.broken_templates == ["broken.html"]
+    assert "broken.html does not compile" in caplog.text
+    assert warmed.languages == ["en", "de", "ru"]
