@@ -234,7 +234,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "quiz@localhost")
 
 # Celery: Redis is broker and result backend when configured; otherwise the
 # same tasks run in-process (eagerly) so the embedded mode needs no services.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# (memory:// names a host that it ignores: without one kombu warns on every first task.)
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True

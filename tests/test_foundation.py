@@ -224,3 +224,16 @@ def test_probes_answer_a_pod_ip_over_plain_http_in_production():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "200 503 400"
+
+
+def test_the_embedded_mode_runs_a_task_in_process_without_a_broker_warning():
+    code = (
+        "import django, logging; django.setup(); logging.basicConfig(level=logging.WARNING); "
+        "from classify.tasks import finish_batches; "
+        "print(finish_batches.delay([], batch_ids=[]).get())"
+    )
+    result = _settings_in_subprocess({}, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    # kombu warned "No hostname was supplied" for a bare memory:// on every first task.
+    assert "WARNING" not in result.stdout + result.stderr, result.stdout + result.stderr
