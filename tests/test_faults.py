@@ -164,10 +164,18 @@ def test_the_web_recovers_from_a_postgresql_restart_without_losing_a_guess(tmp_p
             # Both gunicorn threads hold a connection before the restart.
             assert [guess(position) for position in range(4)] == [200] * 4
             postgres.stop(mode="fast")
+            # While it is down: a temporary 503 that says so, not a 500.
+            board_while_down = player.get("/leaderboard/")
+            guess_while_down = guess(4)
             postgres.start()
             statuses = [guess(position) for position in range(4, 10)]
             statuses.append(player.get(f"/play/r/{public_id}/summary/").status_code)
         assert statuses == [200] * 7, web.log_path.read_text()[-3000:]
+        assert board_while_down.status_code == 503
+        assert board_while_down.headers["Retry-After"] == "5"
+        assert "Back in a moment" in board_while_down.text
+        assert "Traceback" not in board_while_down.text
+        assert guess_while_down == 503  # and it wrote nothing: card 4 is answered once, below
         with psycopg.connect(postgres.url.replace("postgres://", "postgresql://")) as connection:
             stored = connection.execute(
                 "SELECT count(*) FROM kascade_game_guess g "
@@ -220,3 +228,32 @@ def test_a_full_disk_during_an_upload_gives_a_clear_error_and_writes_nothing(
     assert "no room to store this upload" in response.content.decode()
     assert (Dataset.objects.count(), Shower.objects.count()) == before
     assert not os.listdir(tiny_disk)  # the half-written temporary file is gone
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "text"),
+    [
+        ("operational", 503, "Back in a moment"),
+        ("interface", 503, "Back in a moment"),
+        ("other", 500, "Something went wrong"),
+    ],
+)
+def test_an_unhandled_error_gets_a_plain_page_and_a_lost_database_a_503(rf, error, status, text):
+    """handler500 reads nothing that may be down; the database's outage is temporary."""
+    from django import db
+
+    from kascade_game.views import server_error
+
+    raised = {
+        "operational": db.OperationalError("connection refused"),
+        "interface": db.InterfaceError("connection already closed"),
+        "other": ValueError("a bug"),
+    }[error]
+    try:
+        raise raised
+    except Exception:
+        response = server_error(rf.get("/leaderboard/"))
+    assert response.status_code == status
+    assert text in response.content.decode()
+    assert ("Retry-After" in response.headers) is (status == 503)
+    assert "a bug" not in response.content.decode()
