@@ -341,19 +341,15 @@ def predict_features(
     trees = estimator.estimators_
     threads = max(1, min(threads or usable_cpus(), len(trees)))
     shares = [trees[start::threads] for start in range(threads)]
-    if threads == 1:
-        sums = [_summed_probabilities(shares[0], matrix, estimator.n_classes_)]
-    else:
-        with ThreadPoolExecutor(max_workers=threads - 1) as pool:
-            others = [
-                pool.submit(_summed_probabilities, share, matrix, estimator.n_classes_)
-                for share in shares[1:]
-            ]
-            sums = [_summed_probabilities(shares[0], matrix, estimator.n_classes_)]
-            sums += [other.result() for other in others]
-    probabilities = sums[0]
-    for share_sum in sums[1:]:
-        probabilities += share_sum
+    # The first share in this thread, the others in a pool (which starts no thread for none).
+    with ThreadPoolExecutor(max_workers=max(1, threads - 1)) as pool:
+        others = [
+            pool.submit(_summed_probabilities, share, matrix, estimator.n_classes_)
+            for share in shares[1:]
+        ]
+        probabilities = _summed_probabilities(shares[0], matrix, estimator.n_classes_)
+        for other in others:
+            probabilities += other.result()
     probabilities /= len(trees)
     order = [list(estimator.classes_).index(group) for group in CLASSES]
     return probabilities[:, order]

@@ -39,40 +39,36 @@
   // timed out (hx-request, 15 s) or a proxy gave up (5xx, nothing swapped in).
   // The player is told to press again. The server records a card's guess once
   // and answers a repeat with that first guess, so nothing counts twice.
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.target.closest ? event.target.closest(".guess-form") : null;
-    if (!form) {
-      return;
-    }
-    var status = event.detail.xhr ? event.detail.xhr.status : 0;
-    var unanswered = status === 0 || status >= 500;
-    if (status >= 400 || unanswered) {
-      form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
-    }
-    var feedback = form.querySelector("[data-no-answer]");
-    if (unanswered && feedback) {
-      feedback.textContent = feedback.getAttribute("data-no-answer");
-      feedback.setAttribute("data-guess-unanswered", "");
-      var first = form.querySelector(".guess-buttons button");
-      if (first) {
-        first.focus({ preventScroll: true });
-      }
-    }
-  });
-
-  // The next card got no answer: the reveal stays and says to press again.
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var next = event.target.closest ? event.target.closest("[data-next]") : null;
-    var status = event.detail.xhr ? event.detail.xhr.status : 0;
-    if (!next || (status > 0 && status < 500)) {
-      return;
-    }
-    var feedback = next.parentNode.querySelector("[data-no-answer]");
+  // The next card likewise: the reveal stays and says to press again.
+  function tellNoAnswer(feedback, marker, focus) {
     if (feedback) {
       feedback.textContent = feedback.getAttribute("data-no-answer");
-      feedback.setAttribute("data-next-unanswered", "");
+      feedback.setAttribute(marker, "");
     }
-    next.focus({ preventScroll: true });
+    if (focus) {
+      focus.focus({ preventScroll: true });
+    }
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var target = event.target.closest ? event.target : null;
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var unanswered = status === 0 || status >= 500;
+    var form = target && target.closest(".guess-form");
+    if (form) {
+      if (status >= 400 || unanswered) {
+        form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+      }
+      if (unanswered) {
+        tellNoAnswer(form.querySelector("[data-no-answer]"), "data-guess-unanswered",
+                     form.querySelector(".guess-buttons button"));
+      }
+      return;
+    }
+    var next = target && target.closest("[data-next]");
+    if (next && unanswered) {
+      tellNoAnswer(next.parentNode.querySelector("[data-no-answer]"), "data-next-unanswered", next);
+    }
   });
 
   // A timed room card counts down; when the time is up the answer still counts, for no points.
