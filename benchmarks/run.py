@@ -947,15 +947,9 @@ def table_rows(results: dict) -> list[list]:
         for kind in ("card", "guess"):
             p50, p95 = quiz[f"{kind}_p50_ms"], quiz[f"{kind}_p95_ms"]
             rows.append(_row(f"quiz {kind} p50 (client)", p50, "", None, " ms"))
-            rows.append(
-                _row(
-                    f"quiz {kind} p95 (client, upper bound)",
-                    p95,
-                    f"≤ {limit:g} ms",
-                    None if p95 is None else p95 <= limit,
-                    " ms",
-                )
-            )
+            # Issue 5's target is on the server (the next row). The client's figure
+            # adds the load generator's own queueing on the same cores: shown, not judged.
+            rows.append(_row(f"quiz {kind} p95 (client, upper bound)", p95, "", None, " ms"))
             server = quiz.get(f"server_{kind}_p95_ms")
             rows.append(
                 _row(

@@ -240,3 +240,19 @@ def test_the_benchmark_logs_keep_one_clock_when_django_sets_the_time_zone(monkey
     assert stamp.endswith("Z")
     assert stamp[:-1] in {time.strftime("%H:%M:%S", t) for t in (before, after)}
     assert line.endswith("] gunicorn ready")
+
+
+def test_make_bench_judges_the_quiz_p95_on_the_server_and_only_shows_the_clients():
+    from benchmarks.run import table_rows
+
+    quiz = {"requests": 480, "errors": 0, "card_bytes": 16_000, "one_player_alone": {}}
+    for kind in ("card", "guess"):
+        # The client's p95 over the limit (it adds the load generator's queueing), the server's not.
+        quiz |= {f"{kind}_p50_ms": 120.0, f"{kind}_p95_ms": 240.0, f"server_{kind}_p95_ms": 18.0}
+    rows = {row[0]: row for row in table_rows({"quiz": quiz})}
+    for kind in ("card", "guess"):
+        assert rows[f"quiz {kind} p95 (client, upper bound)"][2:] == ["", ""]
+        assert rows[f"quiz {kind} p95 (server, gunicorn log)"][2:] == ["≤ 30 ms", "yes"]
+    quiz["server_guess_p95_ms"] = 31.0
+    rows = {row[0]: row for row in table_rows({"quiz": quiz})}
+    assert rows["quiz guess p95 (server, gunicorn log)"][3] == "NO"
