@@ -28,6 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array
 
 from .cuts import DEFAULT_CUTS, QualityCuts
+from .physics import kcdc_precision
 
 # The features of the original KASCADE outreach app (2021).
 FEATURES: tuple[str, ...] = ("lgE", "X", "Y", "Ze", "Az", "lgNe", "lgNmu", "Age")
@@ -66,9 +67,15 @@ class TrainedForest:
 
 
 def training_data_hash(showers: pd.DataFrame) -> str:
-    """SHA-256 of the feature matrix and labels, as stored (float64, row order)."""
+    """SHA-256 of the feature matrix and labels, in row order.
+
+    The features are hashed at KCDC's precision (physics.FEATURE_DECIMALS, float64):
+    a difference in the last bits, as two CPUs' ``exp`` and ``log`` give, does not make
+    another model version.
+    """
+    rounded = kcdc_precision({name: showers[name].to_numpy(np.float64) for name in FEATURES})
     digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(showers[list(FEATURES)].to_numpy(np.float64)).tobytes())
+    digest.update(np.column_stack([rounded[name] for name in FEATURES]).tobytes())
     digest.update("\n".join(showers["mass_group"].astype(str)).encode())
     return digest.hexdigest()
 

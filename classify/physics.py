@@ -19,6 +19,9 @@ Sources
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+
+import numpy as np
 
 #: The five primary mass groups, lightest first.  Keys are used in URLs, HTML hooks
 #: (``data-guess``), JSON outputs and the ``mass_group`` column.
@@ -60,6 +63,24 @@ KASCADE_FIDUCIAL_RADIUS_M: float = 91.0
 #: Columns of a KCDC export / of ``shared/kcdc/dataset1.csv``, in file order.
 FEATURE_COLUMNS: tuple[str, ...] = ("lgE", "X", "Y", "Ze", "Az", "lgNe", "lgNmu", "Age")
 
+#: Decimals kept of each KCDC column. ``shared/kcdc/dataset1.csv`` prints six significant
+#: digits (``13.8003``, ``-47.631``, ``2.86301``, ``0.570595``); these fixed decimals keep
+#: at least that much for the values the columns take. Simulated showers are rounded to
+#: them, as a KCDC export is, and the forests' training-data hash is taken over them: the
+#: last bits of ``exp``/``log``/``sin`` differ between CPUs (glibc and numpy pick their
+#: routines by the CPU's instruction set), and rounding to a fixed decimal is exact IEEE
+#: arithmetic, so the same seed gives the same showers and model versions on every machine.
+FEATURE_DECIMALS: dict[str, int] = {
+    "lgE": 4,
+    "X": 4,
+    "Y": 4,
+    "Ze": 4,
+    "Az": 4,
+    "lgNe": 5,
+    "lgNmu": 5,
+    "Age": 6,
+}
+
 #: Units of the KCDC columns (for cards and column descriptions).
 COLUMN_UNITS: dict[str, str] = {
     "lgE": "log10(E/eV)",
@@ -84,3 +105,16 @@ def mean_ln_a(fractions: dict[str, float]) -> float:
     if total <= 0.0:
         raise ValueError("composition has no positive weight")
     return sum(fractions.get(group, 0.0) * LN_A[group] for group in MASS_GROUPS) / total
+
+
+def kcdc_precision(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The feature columns rounded to :data:`FEATURE_DECIMALS` (float64), as KCDC exports them.
+
+    An azimuth that rounds up to 360 deg becomes 0 deg, so it stays in [0, 360).
+    """
+    rounded = {
+        name: np.round(np.asarray(columns[name], dtype=np.float64), FEATURE_DECIMALS[name])
+        for name in FEATURE_COLUMNS
+    }
+    rounded["Az"] = np.where(rounded["Az"] >= 360.0, rounded["Az"] - 360.0, rounded["Az"])
+    return rounded

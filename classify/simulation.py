@@ -52,6 +52,7 @@ from .physics import (
     LN_A,
     MASS_GROUPS,
     MASS_NUMBER,
+    kcdc_precision,
 )
 
 #: Energy range reproducing the KCDC reference sample (lgE 13.4 ... 15.0, peak near 14.2).
@@ -533,7 +534,9 @@ def simulate_showers(
             physics=physics,
             detector=detector,
         )
-        frame = pd.DataFrame({name: block[name].astype(np.float64) for name in FEATURE_COLUMNS})
+        # Rounded as KCDC exports its columns: the same seed then gives the same
+        # showers on every CPU (physics.FEATURE_DECIMALS says why).
+        frame = pd.DataFrame(kcdc_precision(block))
         frame["mass_group"] = group
         frames.append(frame)
 

@@ -6,13 +6,21 @@ import io
 import json
 import math
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from classify.forests import FEATURES, ForestMismatch, load_forest, read_card
+from classify.forests import (
+    FEATURES,
+    ForestMismatch,
+    load_forest,
+    read_card,
+    training_data_hash,
+)
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.physics import LN_A, MASS_GROUPS
+from classify.simulation import simulate_showers
 from tests.factories import require_forests
 
 
@@ -86,6 +94,21 @@ def test_every_model_card_holds_metrics_versions_and_the_data_hash():
         assert card["model_file_bytes"] <= 30 * 1024 * 1024
         # A forest within 3 points of the stronger reference on the same test set.
         assert card["accuracy"] >= card["reference_accuracy"] - 0.03, key
+
+
+def test_the_training_data_hash_ignores_last_bits_but_not_the_data():
+    showers = simulate_showers(600, hadronic_model="epos-lhc", seed=8)
+    reference = training_data_hash(showers)
+    noisy = showers.copy()
+    for column in FEATURES:  # as another CPU's maths library might give them
+        noisy[column] = np.nextafter(noisy[column].to_numpy(), -np.inf)
+    assert training_data_hash(noisy) == reference
+    changed = showers.copy()
+    changed.loc[7, "lgNmu"] += 1e-5  # the last decimal KCDC keeps
+    assert training_data_hash(changed) != reference
+    relabelled = showers.copy()
+    relabelled.loc[7, "mass_group"] = "Fe" if showers.loc[7, "mass_group"] != "Fe" else "p"
+    assert training_data_hash(relabelled) != reference
 
 
 def test_loading_a_forest_made_by_another_scikit_learn_is_refused(tmp_path):

@@ -18,7 +18,14 @@ from classify.calibration import (
     simulate_calibration_sample,
 )
 from classify.hadronic_models import HADRONIC_MODELS, UnknownHadronicModel, get_model
-from classify.physics import AGE_MAX, AGE_MIN, FEATURE_COLUMNS, LN_A, MASS_GROUPS
+from classify.physics import (
+    AGE_MAX,
+    AGE_MIN,
+    FEATURE_COLUMNS,
+    FEATURE_DECIMALS,
+    LN_A,
+    MASS_GROUPS,
+)
 from classify.simulation import (
     OUTPUT_COLUMNS,
     WIDE_LG_E_RANGE,
@@ -105,6 +112,33 @@ def test_same_seed_gives_identical_bytes():
     first = simulate_showers(3_000, hadronic_model="epos-lhc", seed=42)
     second = simulate_showers(3_000, hadronic_model="epos-lhc", seed=42)
     assert _frame_digest(first) == _frame_digest(second)
+
+
+def _one_ulp_off(function):
+    """`function` as another CPU's routine might give it: one unit in the last place off."""
+
+    def perturbed(*args, **kwargs):
+        return np.nextafter(function(*args, **kwargs), np.inf)
+
+    return perturbed
+
+
+def test_last_bit_differences_of_the_maths_library_give_the_same_showers(monkeypatch):
+    """Two CPUs' exp, log, sin... differ in the last bits; the stored showers must not."""
+    reference = simulate_showers(3_000, hadronic_model="qgsjet-ii-04", seed=42)
+    for name in ("exp", "log", "log10", "sin", "cos", "arccos", "hypot"):
+        monkeypatch.setattr(np, name, _one_ulp_off(getattr(np, name)))
+    perturbed = simulate_showers(3_000, hadronic_model="qgsjet-ii-04", seed=42)
+    assert _frame_digest(perturbed) == _frame_digest(reference)
+
+
+def test_features_are_held_at_kcdc_precision():
+    showers = simulate_showers(2_000, hadronic_model="sibyll-2.3c", seed=5)
+    for column, decimals in FEATURE_DECIMALS.items():
+        values = showers[column].to_numpy()
+        assert np.array_equal(np.round(values, decimals), values), column
+        # ...and no coarser: the last kept decimal is used.
+        assert not np.array_equal(np.round(values, decimals - 1), values), column
 
 
 def test_different_seeds_give_different_showers():
