@@ -35,6 +35,9 @@ def set_language(request):
 
 # Seconds a client should wait before it asks again while the database is away.
 RETRY_AFTER_SECONDS = 5
+# SQLite reports a missing table or column (a database that was never migrated)
+# as an OperationalError too. That is no outage, and waiting will not mend it.
+SCHEMA_ERRORS = ("no such table", "no such column")
 
 
 def server_error(request):
@@ -43,11 +46,14 @@ def server_error(request):
     While the database does not answer (a restart, a failover: the connection
     fails with OperationalError or InterfaceError) the answer is a 503 with
     Retry-After, which says the outage is temporary to browsers, proxies and
-    monitors; the page reloads itself. Anything else is a 500. Either way
+    monitors; the page reloads itself. Anything else is a 500, a missing table
+    included (an unmigrated database: `manage.py migrate`). Either way
     Django logs the exception with its traceback (logger django.request).
     """
     error = sys.exc_info()[1]
-    unavailable = isinstance(error, (db.OperationalError, db.InterfaceError))
+    unavailable = isinstance(error, (db.OperationalError, db.InterfaceError)) and not str(
+        error
+    ).startswith(SCHEMA_ERRORS)
     body = render_to_string(
         "kascade_game/server_error.html",
         {"unavailable": unavailable, "retry_after": RETRY_AFTER_SECONDS},

@@ -257,3 +257,23 @@ def test_an_unhandled_error_gets_a_plain_page_and_a_lost_database_a_503(rf, erro
     assert text in response.content.decode()
     assert ("Retry-After" in response.headers) is (status == 503)
     assert "a bug" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_missing_table_is_a_500_not_an_outage_that_reloads_forever(rf):
+    """An unmigrated database: SQLite calls it an OperationalError, PostgreSQL a
+    ProgrammingError. Neither is temporary, so neither asks the browser to retry."""
+    from django.db import DatabaseError, connection
+
+    from kascade_game.views import server_error
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM kascade_no_such_table")
+    except DatabaseError:
+        response = server_error(rf.get("/play/"))
+    else:
+        pytest.fail("the query of a missing table did not fail")
+    assert response.status_code == 500
+    assert "Retry-After" not in response.headers
+    assert "Something went wrong" in response.content.decode()
