@@ -1,4 +1,4 @@
-"""The guess path's three statements, written in SQL once per process.
+"""The guess path's three statements and the card page's read, written in SQL once per process.
 
 Recording a guess locks the round and reads its card, then inserts the guess
 and adds its points to the round. Through the ORM these cost about 3 ms of CPU
@@ -9,6 +9,11 @@ models' metadata (table and column names, the database's quoting and its
 support for ``FOR UPDATE OF``) and its rows are turned into model instances
 with the fields' own converters, so what the callers get is exactly what the
 ORM would have given them, on PostgreSQL and on SQLite alike.
+
+The card page reads the same card, round, room and shower, and the card's
+guess if it has one, without the lock: through the ORM (select_related and
+first()) 2.9 ms of CPU, 2.0 ms of it compiling; 0.2 ms as SQL
+(docs/benchmarks.md, stop 24).
 
 All three run on Django's cursor: errors arrive as ``django.db`` errors (a
 second guess of a card is an ``IntegrityError``), and the queries are logged
@@ -26,8 +31,10 @@ from rooms.models import Room
 
 from .models import Guess, Round, RoundCard
 
-# The tables of the locking SELECT, in the order of its columns, with their aliases.
+# The tables of a card's SELECT, in the order of its columns, with their aliases;
+# the card page's read adds the card's guess.
 _JOINED = ((RoundCard, "c"), (Round, "r"), (Room, "m"), (Shower, "s"))
+_JOINED_WITH_GUESS = (*_JOINED, (Guess, "g"))
 
 
 def _fields(model) -> list:
@@ -53,13 +60,15 @@ def _converters(model, alias: str) -> list[tuple[list, object]]:
 
 
 @cache
-def _lock_statement(owners: int) -> tuple[str, list]:
-    """SELECT card, round, room and shower by round id, owners and position; lock the round.
+def _card_statement(owners: int, *, lock: bool) -> tuple[str, list]:
+    """SELECT card, round, room and shower by round id, owners and position; with
+    `lock`, lock the round; without it, add the card's guess (NULLs when unanswered).
 
     Cached per process, which talks to one database (its dialect decides the SQL)."""
+    joined = _JOINED if lock else _JOINED_WITH_GUESS
     quote = connection.ops.quote_name
     columns = ", ".join(
-        f"{alias}.{quote(field.column)}" for model, alias in _JOINED for field in _fields(model)
+        f"{alias}.{quote(field.column)}" for model, alias in joined for field in _fields(model)
     )
 
     def table(model) -> str:
@@ -68,8 +77,13 @@ def _lock_statement(owners: int) -> tuple[str, list]:
     def column(alias: str, model, name: str) -> str:
         return f"{alias}.{quote(model._meta.get_field(name).column)}"
 
-    locking = ""
-    if connection.features.has_select_for_update:
+    guess_join = locking = ""
+    if not lock:
+        guess_join = (
+            f" LEFT OUTER JOIN {table(Guess)} g"
+            f" ON {column('g', Guess, 'card')} = {column('c', RoundCard, 'id')}"
+        )
+    elif connection.features.has_select_for_update:
         locking = " FOR UPDATE"
         if connection.features.has_select_for_update_of:
             locking += " OF r"
@@ -81,12 +95,13 @@ def _lock_statement(owners: int) -> tuple[str, list]:
         f" ON {column('m', Room, 'id')} = {column('r', Round, 'room')}"
         f" INNER JOIN {table(Shower)} s"
         f" ON {column('s', Shower, 'id')} = {column('c', RoundCard, 'shower')}"
+        f"{guess_join}"
         f" WHERE {column('r', Round, 'public_id')} = %s"
         f" AND {column('c', RoundCard, 'position')} = %s"
         f" AND {column('r', Round, 'player')} IN ({', '.join(['%s'] * owners)})"
         f" LIMIT 1{locking}"
     )
-    converters = [_converters(model, alias) for model, alias in _JOINED]
+    converters = [_converters(model, alias) for model, alias in joined]
     return sql, converters
 
 
@@ -99,28 +114,52 @@ def _instance(model, converters, values):
     return model.from_db(connection.alias, _attnames(model)[0], converted)
 
 
-def lock_card(*, public_id: str, position: int, owners: list[int]) -> RoundCard | None:
-    """The card at `position` of an owner's round, with its round (locked until the
-    transaction ends), the round's room (or None) and the card's shower; or None."""
-    if not owners:
-        return None
-    sql, converters = _lock_statement(len(owners))
+def _read(*, public_id: str, position: int, owners: list[int], lock: bool) -> list | None:
+    """The instances of one row of `_card_statement`, None for a table the row has none of."""
+    sql, converters = _card_statement(len(owners), lock=lock)
     with connection.cursor() as cursor:
         cursor.execute(sql, [public_id, position, *owners])
         row = cursor.fetchone()
     if row is None:
         return None
     instances, start = [], 0
-    for (model, _alias), model_converters in zip(_JOINED, converters, strict=True):
+    for (model, _alias), model_converters in zip(
+        _JOINED if lock else _JOINED_WITH_GUESS, converters, strict=True
+    ):
         values = row[start : start + len(model_converters)]
         start += len(model_converters)
         # A round without a room: the LEFT JOIN gives NULL for every column of it.
         has_row = values[_attnames(model)[1]] is not None
         instances.append(_instance(model, model_converters, values) if has_row else None)
-    card, game_round, room, shower = instances
+    card, game_round, room, shower = instances[:4]
     game_round.room = room
     card.round = game_round
     card.shower = shower
+    return instances
+
+
+def lock_card(*, public_id: str, position: int, owners: list[int]) -> RoundCard | None:
+    """The card at `position` of an owner's round, with its round (locked until the
+    transaction ends), the round's room (or None) and the card's shower; or None."""
+    if not owners:
+        return None
+    instances = _read(public_id=public_id, position=position, owners=owners, lock=True)
+    return instances[0] if instances else None
+
+
+def read_card(*, public_id: str, position: int, owners: list[int]) -> RoundCard | None:
+    """The card at `position` of an owner's round, with its round, the round's room,
+    its shower and its guess, as `select_related` gives them (`card.guess` raises
+    Guess.DoesNotExist for an unanswered card); or None. Nothing is locked."""
+    if not owners:
+        return None
+    instances = _read(public_id=public_id, position=position, owners=owners, lock=False)
+    if instances is None:
+        return None
+    card, guess = instances[0], instances[4]
+    RoundCard.guess.related.set_cached_value(card, guess)
+    if guess is not None:
+        Guess.card.field.set_cached_value(guess, card)
     return card
 
 

@@ -248,3 +248,17 @@ def test_core_outside_the_array_is_labelled_and_kept_in_view():
     root = ET.fromstring(_svg(core_x_m=-140.0, core_y_m=0.0))
     labels = [t.text for t in root.iter(f"{SVG_NS}text")]
     assert "core (off the array)" in labels
+
+
+def test_the_legend_is_kept_per_language_and_written_in_the_active_one():
+    from django.utils import translation
+
+    for language, label in (
+        ("en", "electrons per m²"),
+        ("de", "Elektronen pro m²"),
+        ("ru", "электронов на м²"),
+        ("en", "electrons per m²"),
+    ):
+        with translation.override(language):
+            svg = _svg()
+        assert f">{label}</text>" in svg, language

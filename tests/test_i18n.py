@@ -283,6 +283,22 @@ def test_a_german_card_writes_numbers_with_a_decimal_comma(client, game_data):
     assert "Zenitwinkel" in english
 
 
+def test_the_guess_buttons_speak_each_visitors_language(client, game_data):
+    """The buttons are formatted once per process and language: each language gets its own."""
+    game_round = _start_round(client)
+    url = f"/play/r/{game_round.public_id}/card/0/"
+    for language, iron in (("de", "Eisen"), ("en", "iron"), ("ru", "железо"), ("de", "Eisen")):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+        buttons = re.findall(r"<button [^>]*data-guess=[^>]*>.*?</button>", html, re.S)
+        assert len(buttons) == 5, language
+        assert buttons[4] == (
+            '<button type="submit" name="choice" value="Fe" data-guess="Fe" data-key="5"'
+            ' class="guess-button group-Fe" aria-keyshortcuts="5"><span class="guess-symbol">Fe'
+            f'</span><span class="guess-name">{iron}</span><kbd>5</kbd></button>'
+        ), language
+
+
 def _lang_html(html: str) -> str:
     return re.search(r'<html lang="([^"]+)"', html).group(1)
 

@@ -463,6 +463,62 @@ def test_the_guess_path_reads_card_round_room_and_shower_exactly_as_the_orm_does
     assert someone_else is None and past_the_end is None
 
 
+@pytest.mark.django_db
+def test_the_card_page_reads_card_round_room_shower_and_guess_as_the_orm_does(
+    game_data, django_assert_num_queries
+):
+    from django.contrib.auth import get_user_model
+
+    from kascade_game import guess_statements, services
+    from kascade_game.models import Guess, RoundCard
+    from leaderboard.models import Player
+    from rooms.models import Room
+
+    player = Player.objects.create(nickname="Emmy", nickname_key="emmy")
+    solo = services.start_round(player=player, difficulty="easy")
+    teacher = get_user_model().objects.create_user("teacher-emmy")
+    room = Room.objects.create(teacher=teacher, name="Physik 9a", size=10, seconds_per_card=30)
+    room.status = Room.Status.RUNNING
+    room.save()
+    in_room = services.start_round(
+        player=player,
+        kind=Round.Kind.ROOM,
+        room=room,
+        shower_ids=list(solo.cards.order_by("position").values_list("shower_id", flat=True)),
+    )
+    for game_round in (solo, in_room):
+        services.record_guess(
+            player=player, public_id=game_round.public_id, position=1, choice="Fe"
+        )
+    for game_round, position in ((solo, 0), (solo, 1), (in_room, 0), (in_room, 1)):
+        expected = RoundCard.objects.select_related("round", "round__room", "shower", "guess").get(
+            round=game_round, position=position
+        )
+        with django_assert_num_queries(1):  # and none to follow its relations
+            card = guess_statements.read_card(
+                public_id=game_round.public_id, position=position, owners=[player.pk]
+            )
+            assert _columns(card) == _columns(expected)
+            assert _columns(card.round) == _columns(expected.round)
+            assert _columns(card.shower) == _columns(expected.shower)
+            if expected.round.room is None:
+                assert card.round.room is None
+            else:
+                assert _columns(card.round.room) == _columns(expected.round.room)
+            if position == 1:
+                assert _columns(card.guess) == _columns(expected.guess)
+                assert card.guess.card is card and isinstance(card.guess.forest_answers, dict)
+            else:
+                with pytest.raises(Guess.DoesNotExist):
+                    card.guess  # noqa: B018 - the unanswered card's guess
+    assert guess_statements.read_card(public_id=solo.public_id, position=0, owners=[]) is None
+    for owners, position in (([player.pk + 1000], 0), ([player.pk], 10)):
+        assert (
+            guess_statements.read_card(public_id=solo.public_id, position=position, owners=owners)
+            is None
+        )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_reading_a_card_for_a_guess_locks_its_round_until_the_guess_commits():
     from django.db import DatabaseError, connection, connections, transaction
