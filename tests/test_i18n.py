@@ -299,6 +299,39 @@ def test_the_guess_buttons_speak_each_visitors_language(client, game_data):
         ), language
 
 
+def test_the_forests_in_the_reveal_speak_each_visitors_language(client, game_data):
+    """The forests' items are formatted once per process and language."""
+    from classify.hadronic_models import HADRONIC_MODELS
+
+    game_round = _start_round(client)
+    words = {"en": ("forest", "says", "right", "wrong"), "de": ("-Wald", "sagt", None, None)}
+    for position, language in enumerate(("de", "en", "de")):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        html = client.post(
+            f"/play/r/{game_round.public_id}/card/{position}/guess/",
+            {"choice": "Fe"},
+            HTTP_HX_REQUEST="true",
+        ).content.decode()
+        truth = re.search(r'data-truth="(\w+)"', html)[1]
+        items = re.findall(
+            r'<li class="forest (right|wrong)" data-model="([\w.-]+)" data-prediction="(\w+)">'
+            r"<h3>([^<]+)</h3><p>(\w+) <strong>[^<]+ \((\w+)\)</strong> [✔✘]"
+            r'<span class="visually-hidden"> (\w+)</span></p>.*?</li>',
+            html,
+            re.S,
+        )
+        assert [item[1] for item in items] == list(HADRONIC_MODELS), language
+        forest, says, right, wrong = words[language]
+        for state, key, prediction, title, verb, symbol, verdict in items:
+            assert state == ("right" if prediction == truth else "wrong")
+            assert symbol == prediction
+            assert title.startswith(HADRONIC_MODELS[key].label) and title.endswith(forest)
+            assert verb == says
+            if language == "en":
+                assert verdict == (right if state == "right" else wrong)
+        assert html.count('<tr><th scope="row">') == 15
+
+
 def _lang_html(html: str) -> str:
     return re.search(r'<html lang="([^"]+)"', html).group(1)
 
