@@ -694,20 +694,24 @@ FOOTPRINT_CACHE_SECONDS = 24 * 3600
 SHOWER_FIELDS = ("core_x_m", "core_y_m", "zenith_deg", "azimuth_deg", "lg_n_e", "lg_n_mu", "age")
 
 
+# The picture is kept with this in place of its id prefix, which is put in when it is
+# used: a shower's picture is drawn once, whatever position of a round it is dealt to.
+_PREFIX_SLOT = "fp-slot"
+
+
 def shower_footprint_svg(shower, *, id_prefix: str, show_muons: bool = True) -> str:
     """`render_footprint_svg` of a shower (any object with the shower's fields), cached."""
     params = tuple(float(getattr(shower, name)) for name in SHOWER_FIELDS)
     # The picture's text alternative is in the visitor's language: one picture per language.
-    return _cached_footprint(params, id_prefix, show_muons, get_language() or "")
+    svg = _cached_footprint(params, show_muons, get_language() or "")
+    return svg.replace(_PREFIX_SLOT, escape(id_prefix, quote=True))
 
 
 @lru_cache(maxsize=512)
-def _cached_footprint(
-    params: tuple[float, ...], id_prefix: str, show_muons: bool, language: str
-) -> str:
+def _cached_footprint(params: tuple[float, ...], show_muons: bool, language: str) -> str:
     from django.core.cache import cache
 
-    digest = hashlib.sha1(repr((params, id_prefix, show_muons, language)).encode()).hexdigest()
+    digest = hashlib.sha1(repr((params, show_muons, language)).encode()).hexdigest()
     key = f"footprint:{_DRAWING_VERSION}:{digest}"
     try:
         svg = cache.get(key)
@@ -718,7 +722,7 @@ def _cached_footprint(
             svg = render_footprint_svg(
                 **dict(zip(SHOWER_FIELDS, params, strict=True)),
                 show_muons=show_muons,
-                id_prefix=id_prefix,
+                id_prefix=_PREFIX_SLOT,
             )
         try:
             cache.set(key, svg, FOOTPRINT_CACHE_SECONDS)

@@ -262,3 +262,21 @@ def test_the_legend_is_kept_per_language_and_written_in_the_active_one():
         with translation.override(language):
             svg = _svg()
         assert f">{label}</text>" in svg, language
+
+
+def test_one_drawing_serves_a_shower_at_every_position_with_its_own_ids():
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from kascade_game.footprint import _cached_footprint, shower_footprint_svg
+
+    shower = SimpleNamespace(**EXAMPLE)
+    _cached_footprint.cache_clear()
+    with translation.override("de"):
+        for prefix in ("fp0", "fp7", "fp0"):
+            svg = shower_footprint_svg(shower, id_prefix=prefix)
+            assert svg == _svg(id_prefix=prefix)
+            assert f'aria-labelledby="{prefix}-t {prefix}-d"' in svg
+    info = _cached_footprint.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
