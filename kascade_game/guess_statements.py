@@ -60,7 +60,7 @@ def _converters(model, alias: str) -> list[tuple[list, object]]:
 
 
 @cache
-def _card_statement(owners: int, *, lock: bool) -> tuple[str, list]:
+def _card_statement(owners: int, *, lock: bool) -> tuple[str, tuple, list]:
     """SELECT card, round, room and shower by round id, owners and position; with
     `lock`, lock the round; without it, add the card's guess (NULLs when unanswered).
 
@@ -102,7 +102,7 @@ def _card_statement(owners: int, *, lock: bool) -> tuple[str, list]:
         f" LIMIT 1{locking}"
     )
     converters = [_converters(model, alias) for model, alias in joined]
-    return sql, converters
+    return sql, joined, converters
 
 
 def _instance(model, converters, values):
@@ -116,16 +116,14 @@ def _instance(model, converters, values):
 
 def _read(*, public_id: str, position: int, owners: list[int], lock: bool) -> list | None:
     """The instances of one row of `_card_statement`, None for a table the row has none of."""
-    sql, converters = _card_statement(len(owners), lock=lock)
+    sql, joined, converters = _card_statement(len(owners), lock=lock)
     with connection.cursor() as cursor:
         cursor.execute(sql, [public_id, position, *owners])
         row = cursor.fetchone()
     if row is None:
         return None
     instances, start = [], 0
-    for (model, _alias), model_converters in zip(
-        _JOINED if lock else _JOINED_WITH_GUESS, converters, strict=True
-    ):
+    for (model, _alias), model_converters in zip(joined, converters, strict=True):
         values = row[start : start + len(model_converters)]
         start += len(model_converters)
         # A round without a room: the LEFT JOIN gives NULL for every column of it.

@@ -220,9 +220,9 @@ def _probability_row(group: str, percent: int) -> str:
 
 
 @cache
-def _forest_item(key: str, prediction: str, is_right: bool, language: str) -> tuple[str, str]:
-    """A forest's item of the reveal in the active `language`, before and after its
-    probability rows: formatted once per process (3 forests x 6 answers x right or
+def _forest_item(key: str, prediction: str, is_right: bool, language: str) -> str:
+    """A forest's item of the reveal in the active `language` up to its probability
+    rows (the caller closes it): formatted once per process (3 forests x 6 answers x right or
     wrong per language). Rendered by the template's loop, with four translations
     each, the three items were 0.7-0.8 ms of a guess's 6.2-6.5 ms of CPU
     (docs/benchmarks.md, stop 24)."""
@@ -235,7 +235,7 @@ def _forest_item(key: str, prediction: str, is_right: bool, language: str) -> tu
         "label": escape(group_name(prediction)),
         "symbol": escape(prediction),
     }
-    head = format_html(
+    return format_html(
         '<li class="forest {}" data-model="{}" data-prediction="{}"><h3>{}</h3><p>{} {}'
         '<span class="visually-hidden"> {}</span></p><table class="prob-table">'
         '<caption class="visually-hidden">{}</caption><tbody>',
@@ -248,45 +248,30 @@ def _forest_item(key: str, prediction: str, is_right: bool, language: str) -> tu
         verdict,
         _("Probabilities the %(model)s forest gave each group") % {"model": model},
     )
-    return head, "</tbody></table></li>"
 
 
 def _reveal_context(game_round: Round, guess: Guess, predictions: dict | None = None) -> dict:
     card = guess.card
     if predictions is None:
         predictions = services.forest_answers(card)
-    forests = []
-    for key, model in HADRONIC_MODELS.items():
+    language = get_language() or ""
+    items = []
+    for key in HADRONIC_MODELS:
         prediction = predictions.get(key)
         answer = guess.forest_answers.get(key) or (prediction.group if prediction else "")
         probabilities = prediction.probabilities if prediction else {}
-        forests.append(
-            {
-                "key": key,
-                "label": model.label,
-                "prediction": answer,
-                "prediction_label": group_name(answer),
-                "is_right": answer == guess.truth,
-                "rows": mark_safe(
-                    "".join(
-                        _probability_row(group, round(100 * probabilities.get(group, 0.0)))
-                        for group in MASS_GROUPS
-                    )
-                ),
-            }
+        items.append(_forest_item(key, answer, answer == guess.truth, language))
+        items += (
+            _probability_row(group, round(100 * probabilities.get(group, 0.0)))
+            for group in MASS_GROUPS
         )
+        items.append("</tbody></table></li>")
     next_position = card.position + 1
-    language = get_language() or ""
-    items = []
-    for forest in forests:
-        head, tail = _forest_item(forest["key"], forest["prediction"], forest["is_right"], language)
-        items += [head, forest["rows"], tail]
     return {
         "round": game_round,
         "guess": guess,
         "truth_label": group_name(guess.truth),
         "choice_label": group_name(guess.choice),
-        "forests": forests,
         "forest_items": mark_safe("".join(items)),
         "sentence": physics_sentence(card.shower, guess.truth),
         "next_url": reverse("play-card", args=[game_round.public_id, next_position])

@@ -10,6 +10,7 @@ import pytest
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.models import Prediction
 from classify.selectors import dealable_showers
+from kascade_game import services
 from kascade_game.models import Guess, Round
 from kascade_game.scoring import (
     BASE_POINTS,
@@ -413,27 +414,49 @@ def _columns(instance) -> dict:
     }
 
 
-@pytest.mark.django_db
-def test_the_guess_path_reads_card_round_room_and_shower_exactly_as_the_orm_does(game_data):
-    from django.contrib.auth import get_user_model
-    from django.db import transaction
-    from django.utils import timezone
+def _assert_same_card(card, expected) -> None:
+    """The card, its round, shower and room hold what the ORM's `expected` holds."""
+    assert _columns(card) == _columns(expected)
+    assert _columns(card.round) == _columns(expected.round)
+    assert _columns(card.shower) == _columns(expected.shower)
+    if expected.round.room is None:
+        assert card.round.room is None
+    else:
+        assert _columns(card.round.room) == _columns(expected.round.room)
 
-    from kascade_game import guess_statements, services
-    from kascade_game.models import RoundCard
+
+def _solo_and_room_round(name: str, *, room_status=None):
+    """A player's solo round and a room round of the same showers (a timed room)."""
+    from django.contrib.auth import get_user_model
+
     from leaderboard.models import Player
     from rooms.models import Room
 
-    player = Player.objects.create(nickname="Ada", nickname_key="ada")
+    player = Player.objects.create(nickname=name, nickname_key=name.lower())
     solo = services.start_round(player=player, difficulty="easy")
-    teacher = get_user_model().objects.create_user("teacher-ada")
+    teacher = get_user_model().objects.create_user(f"teacher-{name.lower()}")
     room = Room.objects.create(teacher=teacher, name="Klasse 7b", size=10, seconds_per_card=30)
+    if room_status is not None:
+        room.status = room_status
+        room.save()
     in_room = services.start_round(
         player=player,
         kind=Round.Kind.ROOM,
         room=room,
         shower_ids=list(solo.cards.order_by("position").values_list("shower_id", flat=True)),
     )
+    return player, solo, in_room
+
+
+@pytest.mark.django_db
+def test_the_guess_path_reads_card_round_room_and_shower_exactly_as_the_orm_does(game_data):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from kascade_game import guess_statements
+    from kascade_game.models import RoundCard
+
+    player, solo, in_room = _solo_and_room_round("Ada")
     RoundCard.objects.filter(round=in_room, position=3).update(shown_at=timezone.now())
     for game_round, position in ((solo, 0), (in_room, 3)):
         expected = RoundCard.objects.select_related("round", "round__room", "shower").get(
@@ -443,13 +466,7 @@ def test_the_guess_path_reads_card_round_room_and_shower_exactly_as_the_orm_does
             card = guess_statements.lock_card(
                 public_id=game_round.public_id, position=position, owners=[player.pk]
             )
-        assert _columns(card) == _columns(expected)
-        assert _columns(card.round) == _columns(expected.round)
-        assert _columns(card.shower) == _columns(expected.shower)
-        if expected.round.room is None:
-            assert card.round.room is None
-        else:
-            assert _columns(card.round.room) == _columns(expected.round.room)
+        _assert_same_card(card, expected)
     # The timed room card: an aware time and the forests' snapshot as a dict, as the ORM gives.
     assert card.shown_at.tzinfo is not None and isinstance(card.forests, dict)
     assert card.forests and not card._state.adding
@@ -467,25 +484,11 @@ def test_the_guess_path_reads_card_round_room_and_shower_exactly_as_the_orm_does
 def test_the_card_page_reads_card_round_room_shower_and_guess_as_the_orm_does(
     game_data, django_assert_num_queries
 ):
-    from django.contrib.auth import get_user_model
-
-    from kascade_game import guess_statements, services
+    from kascade_game import guess_statements
     from kascade_game.models import Guess, RoundCard
-    from leaderboard.models import Player
     from rooms.models import Room
 
-    player = Player.objects.create(nickname="Emmy", nickname_key="emmy")
-    solo = services.start_round(player=player, difficulty="easy")
-    teacher = get_user_model().objects.create_user("teacher-emmy")
-    room = Room.objects.create(teacher=teacher, name="Physik 9a", size=10, seconds_per_card=30)
-    room.status = Room.Status.RUNNING
-    room.save()
-    in_room = services.start_round(
-        player=player,
-        kind=Round.Kind.ROOM,
-        room=room,
-        shower_ids=list(solo.cards.order_by("position").values_list("shower_id", flat=True)),
-    )
+    player, solo, in_room = _solo_and_room_round("Emmy", room_status=Room.Status.RUNNING)
     for game_round in (solo, in_room):
         services.record_guess(
             player=player, public_id=game_round.public_id, position=1, choice="Fe"
@@ -498,13 +501,7 @@ def test_the_card_page_reads_card_round_room_shower_and_guess_as_the_orm_does(
             card = guess_statements.read_card(
                 public_id=game_round.public_id, position=position, owners=[player.pk]
             )
-            assert _columns(card) == _columns(expected)
-            assert _columns(card.round) == _columns(expected.round)
-            assert _columns(card.shower) == _columns(expected.shower)
-            if expected.round.room is None:
-                assert card.round.room is None
-            else:
-                assert _columns(card.round.room) == _columns(expected.round.room)
+            _assert_same_card(card, expected)
             if position == 1:
                 assert _columns(card.guess) == _columns(expected.guess)
                 assert card.guess.card is card and isinstance(card.guess.forest_answers, dict)
