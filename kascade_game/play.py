@@ -11,11 +11,9 @@ from functools import cache
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,8 +24,8 @@ from classify.physics import MASS_GROUPS
 from leaderboard.forms import NicknameForm
 from leaderboard.nicknames import nickname_key
 
-from . import guess_statements, services
-from .explain import GROUP_NAMES, describe, group_name, muon_hint, physics_sentence
+from . import guess_statements, reveal, services
+from .explain import GROUP_NAMES, describe, muon_hint, physics_sentence
 from .footprint import shower_footprint_svg
 from .models import Difficulty, Guess, Round, RoundCard
 from .players import current_player, new_guest, owned_player_ids
@@ -183,7 +181,8 @@ def _start_clock(game_round: Round, card: RoundCard) -> None:
         card.refresh_from_db(fields=["shown_at"])
 
 
-def _card_context(game_round: Round, card: RoundCard) -> dict:
+def _card_context(game_round: Round, card: RoundCard, *, answered: bool = False) -> dict:
+    """The card page's context; `answered`: the card has its guess (no timer then)."""
     shower = card.shower
     show_hints = game_round.difficulty != Difficulty.HARD
     room = game_round.room
@@ -195,6 +194,11 @@ def _card_context(game_round: Round, card: RoundCard) -> dict:
         **_kind_context(game_round),
         "remaining": remaining,
         "round": game_round,
+        "round_bar": reveal.round_bar_html(
+            game_round=game_round,
+            position=card.position + 1,
+            remaining=None if answered else remaining,
+        ),
         "card": card,
         "position_display": card.position + 1,
         "facts": describe(shower),
@@ -203,51 +207,6 @@ def _card_context(game_round: Round, card: RoundCard) -> dict:
         "guess_buttons": _guess_buttons(get_language() or ""),
         "guess_url": reverse("play-guess", args=[game_round.public_id, card.position]),
     }
-
-
-@cache
-def _probability_row(group: str, percent: int) -> str:
-    """A row of a forest's probability table in the reveal, formatted once per process.
-
-    There are 5 × 101 of them. Rendered by the template, the fifteen rows of a
-    reveal were 0.7-0.9 ms of its 2.0-2.3 ms (docs/benchmarks.md, Load)."""
-    return format_html(
-        '<tr><th scope="row">{0}</th><td><meter min="0" max="100" value="{1}"'
-        ' aria-label="{0}">{1} %</meter></td><td class="num">{1} %</td></tr>',
-        group,
-        percent,  # format_html gives an int's digits, never localized
-    )
-
-
-@cache
-def _forest_item(key: str, prediction: str, is_right: bool, language: str) -> str:
-    """A forest's item of the reveal in the active `language` up to its probability
-    rows (the caller closes it): formatted once per process (3 forests x 6 answers x right or
-    wrong per language). Rendered by the template's loop, with four translations
-    each, the three items were 0.7-0.8 ms of a guess's 6.2-6.5 ms of CPU
-    (docs/benchmarks.md, stop 24)."""
-    model = HADRONIC_MODELS[key].label
-    if is_right:
-        state, mark, verdict = "right", "✔", _("right")
-    else:
-        state, mark, verdict = "wrong", "✘", _("wrong")
-    says = _("says <strong>%(label)s (%(symbol)s)</strong>") % {
-        "label": escape(group_name(prediction)),
-        "symbol": escape(prediction),
-    }
-    return format_html(
-        '<li class="forest {}" data-model="{}" data-prediction="{}"><h3>{}</h3><p>{} {}'
-        '<span class="visually-hidden"> {}</span></p><table class="prob-table">'
-        '<caption class="visually-hidden">{}</caption><tbody>',
-        state,
-        key,
-        prediction,
-        _("%(model)s forest") % {"model": model},
-        mark_safe(says),  # the msgid's markup, with its values escaped above
-        mark,
-        verdict,
-        _("Probabilities the %(model)s forest gave each group") % {"model": model},
-    )
 
 
 def _reveal_context(game_round: Round, guess: Guess, predictions: dict | None = None) -> dict:
@@ -260,24 +219,24 @@ def _reveal_context(game_round: Round, guess: Guess, predictions: dict | None = 
         prediction = predictions.get(key)
         answer = guess.forest_answers.get(key) or (prediction.group if prediction else "")
         probabilities = prediction.probabilities if prediction else {}
-        items.append(_forest_item(key, answer, answer == guess.truth, language))
+        items.append(reveal.forest_item(key, answer, answer == guess.truth, language))
         items += (
-            _probability_row(group, round(100 * probabilities.get(group, 0.0)))
+            reveal.probability_row(group, round(100 * probabilities.get(group, 0.0)))
             for group in MASS_GROUPS
         )
         items.append("</tbody></table></li>")
     next_position = card.position + 1
     return {
-        "round": game_round,
         "guess": guess,
-        "truth_label": group_name(guess.truth),
-        "choice_label": group_name(guess.choice),
-        "forest_items": mark_safe("".join(items)),
-        "sentence": physics_sentence(card.shower, guess.truth),
-        "next_url": reverse("play-card", args=[game_round.public_id, next_position])
-        if next_position < game_round.size
-        else None,
-        "summary_url": reverse("play-summary", args=[game_round.public_id]),
+        "reveal": reveal.reveal_html(
+            guess=guess,
+            forest_items="".join(items),
+            sentence=physics_sentence(card.shower, guess.truth),
+            next_url=reverse("play-card", args=[game_round.public_id, next_position])
+            if next_position < game_round.size
+            else None,
+            summary_url=reverse("play-summary", args=[game_round.public_id]),
+        ),
     }
 
 
@@ -311,7 +270,7 @@ def play_card(request, public_id: str, position: int):
         guess = None
     if guess is None:
         _start_clock(game_round, card)
-    context = _card_context(game_round, card)
+    context = _card_context(game_round, card, answered=guess is not None)
     if guess is not None:
         context.update(_reveal_context(game_round, guess))
     template = (
@@ -337,17 +296,15 @@ def play_guess(request, public_id: str, position: int):
     except services.GameError as error:
         return _error(request, error)
     guess, game_round, card = outcome.guess, outcome.round, outcome.guess.card
-    reveal = _reveal_context(game_round, guess, outcome.predictions or None)
+    answer = _reveal_context(game_round, guess, outcome.predictions or None)
     if request.htmx:
-        # The card is on the player's screen: only the reveal and the round bar
-        # change. Re-rendering the card (its footprint above all) was a third of
-        # a guess's server time (docs/benchmarks.md, loadtest).
-        context = {**reveal, "position_display": card.position + 1, "remaining": None}
-        # It has no form and reads nothing of the request, so it is rendered
-        # without the context processors (user, messages, navigation): 0.3-0.5
-        # ms of a guess (docs/benchmarks.md, Load).
-        return HttpResponse(render_to_string("kascade_game/play/_guess_result.html", context))
-    context = {**_card_context(game_round, card), **reveal}
+        # The card is on the player's screen: only the reveal (into #guess-area) and
+        # the round bar's new score and progress (out of band) change. Re-rendering
+        # the card (its footprint above all) was a third of a guess's server time
+        # (docs/benchmarks.md, loadtest).
+        bar = reveal.round_bar_html(game_round=game_round, position=card.position + 1, oob=True)
+        return HttpResponse(answer["reveal"] + bar)
+    context = {**_card_context(game_round, card, answered=True), **answer}
     return render(request, "kascade_game/play/card.html", context)
 
 

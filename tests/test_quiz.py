@@ -267,6 +267,140 @@ def test_an_htmx_guess_answers_with_the_reveal_and_the_round_bar_not_the_card_ag
     assert "<svg" in page and "data-reveal" in page and "hx-swap-oob" not in page
 
 
+def _reveal(language="en", *, next_url="/play/r/abc/card/4/", sentence="A sentence.", **flags):
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from kascade_game.reveal import reveal_html
+
+    guess = {"truth": "Fe", "choice": "Fe", "is_correct": True, "late": False}
+    guess.update({"beat_the_machine": False, "streak": 1, "points": 100, **flags})
+    with translation.override(language):
+        return str(
+            reveal_html(
+                guess=SimpleNamespace(**guess),
+                forest_items='<li class="forest">forests</li>',
+                sentence=sentence,
+                next_url=next_url,
+                summary_url="/play/r/abc/summary/",
+            )
+        )
+
+
+def _round_bar(language="en", *, remaining=None, oob=False, **values):
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from kascade_game.reveal import round_bar_html
+
+    game_round = SimpleNamespace(
+        **{"size": 10, "answered": 3, "points": 250, "streak": 0, **values}
+    )
+    with translation.override(language):
+        return str(round_bar_html(game_round=game_round, position=4, remaining=remaining, oob=oob))
+
+
+def _text(html: str) -> str:
+    """What a reader sees of `html`: its text, with the spaces between words."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def test_the_reveal_says_right_or_wrong_and_names_the_truth_and_the_wrong_guess():
+    right = _reveal()
+    assert 'class="reveal-title right"' in right and 'data-truth="Fe"' in right
+    assert _text(right).startswith("✔ Right! It was iron (Fe). +100 points")
+    assert "you said" not in right
+    wrong = _reveal(choice="Si", is_correct=False, points=40)
+    assert 'class="reveal-title wrong"' in wrong
+    assert _text(wrong).startswith(
+        "✘ Not quite. It was iron (Fe); you said silicon (Si). +40 points"
+    )
+
+
+def test_the_reveal_adds_the_late_note_the_bonus_and_the_streak_only_when_they_apply():
+    plain = _reveal()
+    assert "data-late" not in plain and "beat the machine" not in plain and "in a row" not in plain
+    late = _reveal(late=True, points=0)
+    assert '<p class="late-note" data-late>Time was up for this card' in late
+    assert "+0 points" in _text(late)
+    both = _reveal(beat_the_machine=True, streak=3, points=350)
+    assert "+350 points — you beat the machine! — 3 in a row" in _text(both)
+    assert "<strong>you beat the machine!</strong>" in both
+    assert "+1 point" in _text(_reveal(points=1)) and "+1 points" not in _text(_reveal(points=1))
+
+
+def test_the_reveal_leads_to_the_next_card_or_on_the_last_card_to_the_summary():
+    middle = _reveal()
+    assert (
+        'href="/play/r/abc/card/4/" hx-get="/play/r/abc/card/4/" hx-target="#play-area"' in middle
+    )
+    assert 'data-no-answer="No answer from the server. Press again."' in middle
+    last = _reveal(next_url=None)
+    assert '<a class="button primary big" href="/play/r/abc/summary/" data-next autofocus>' in last
+    assert "hx-get" not in last and "See your result" in last
+
+
+def test_the_reveal_escapes_what_it_is_given():
+    html = _reveal(sentence='<script>alert("x")</script> & it\'s', next_url='/x/"onmouseover="y')
+    assert (
+        "<script>" not in html
+        and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; it&#x27;s" in html
+    )
+    assert 'href="/x/&quot;onmouseover=&quot;y"' in html
+
+
+def test_the_reveal_and_round_bar_speak_each_language_with_its_plural_forms():
+    """The fixed phrases are translated once per process and language: switching back
+    and forth gives each language its own, and the counts take each language's plurals."""
+    for language, expected in (
+        ("de", "✘ Nicht ganz."),
+        ("en", "✘ Not quite."),
+        ("ru", "✘ Не совсем."),
+        ("de", "✘ Nicht ganz."),
+    ):
+        assert _text(_reveal(language, choice="Si", is_correct=False)).startswith(expected)
+    assert "Nächster Schauer" in _reveal("de") and "Следующий ливень" in _reveal("ru")
+    for points, words in ((1, "+1 очко"), (2, "+2 очка"), (5, "+5 очков"), (21, "+21 очко")):
+        assert words in _text(_reveal("ru", points=points)), points
+    assert "🔥 3 подряд" in _text(_round_bar("ru", streak=3))
+    assert "Punktestand 250" in _text(_round_bar("de"))
+
+
+def test_the_round_bar_shows_the_timer_only_with_seconds_left_and_the_streak_from_two():
+    bar = _round_bar()
+    assert bar.startswith('<div class="round-bar" id="round-bar">')
+    assert _text(bar) == "Shower 4 of 10 3 of 10 Score 250"
+    assert '<progress max="10" value="3" aria-label="Cards answered">' in bar
+    assert '<strong data-score="250" id="score">250</strong>' in bar
+    assert "data-timer" not in bar and "streak" not in bar
+    assert _round_bar(streak=1).count("streak") == 0
+    timed = _round_bar(remaining=12, streak=2)
+    assert '<span class="timer" data-timer data-remaining="12"' in timed
+    assert '<span class="streak" title="right answers in a row">🔥 2 in a row</span>' in timed
+    assert 'data-remaining="0"' in _round_bar(remaining=0), "no seconds left still shows the timer"
+    assert _round_bar(oob=True).startswith(
+        '<div class="round-bar" id="round-bar" hx-swap-oob="true">'
+    )
+
+
+@pytest.mark.django_db
+def test_an_answered_cards_page_shows_its_reveal_and_the_round_bar_without_a_timer(
+    client, game_data
+):
+    game_round = start_round(client)
+    client.post(guess_url(game_round, 0), {"choice": "p"}, HTTP_HX_REQUEST="true")
+    guess = Guess.objects.get(card__round=game_round, card__position=0)
+    for htmx in ({}, {"HTTP_HX_REQUEST": "true"}):
+        page = client.get(card_url(game_round, 0), **htmx).content.decode()
+        assert page.count("data-reveal") == 1 and "guess-form" not in page
+        assert f'data-truth="{guess.truth}"' in page
+        bar = re.search(r'<div class="round-bar" id="round-bar">(.*?)</div>', page, re.S)
+        assert bar and f'data-score="{guess.points}"' in bar[1] and "data-timer" not in bar[1]
+        assert card_url(game_round, 1) in page, "the reveal leads to the next card"
+
+
 @pytest.mark.django_db
 def test_a_replayed_guess_is_counted_once_and_answered_with_the_recorded_result(client, game_data):
     game_round = start_round(client)
