@@ -111,7 +111,7 @@ MIDDLEWARE = [
     "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "kascade_game.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "kascade_game.urls"

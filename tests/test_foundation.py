@@ -62,6 +62,79 @@ def test_pages_load_htmx_from_our_own_static_files(client):
     assert "https://" not in text.split("<body")[0], "no script or style may come from elsewhere"
 
 
+GAME_POLICY = {
+    "default-src": "'self'",
+    "base-uri": "'self'",
+    "connect-src": "'self'",
+    "font-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+}
+
+
+def directives(header: str) -> dict[str, str]:
+    """A Content-Security-Policy header as {directive: sources} (django-csp's order varies)."""
+    return dict(part.strip().split(" ", 1) for part in header.split(";"))
+
+
+@pytest.mark.django_db
+def test_every_answer_carries_the_content_security_policy_of_our_own_origin(client, game_data):
+    """Pages, htmx partials, redirects and errors alike: nothing loads from elsewhere."""
+    answers = [client.get(url) for url in CONTRACT_PAGES]
+    answers.append(client.post("/play/new/", {"difficulty": "easy"}))
+    card = answers[-1]["Location"]
+    answers.append(client.get(card, HTTP_HX_REQUEST="true"))
+    answers.append(client.post(f"{card}guess/", {"choice": "Fe"}, HTTP_HX_REQUEST="true"))
+    answers.append(client.get("/play/r/no-such-round/card/0/"))
+    answers.append(client.get("/no-such-page/"))
+    assert [answer.status_code for answer in answers[-5:]] == [302, 200, 200, 404, 404]
+    for answer in answers:
+        assert directives(answer["Content-Security-Policy"]) == GAME_POLICY, answer
+        assert "Content-Security-Policy-Report-Only" not in answer
+
+
+def test_the_policy_built_once_answers_as_django_csp_does_for_decorators_and_nonces(rf):
+    """The policy is built once per process, yet django-csp's decorators and nonces still work."""
+    from csp.decorators import csp_exempt, csp_update
+    from csp.exceptions import CSPNonceError
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+
+    from kascade_game.middleware import ContentSecurityPolicyMiddleware
+
+    def with_nonce(request):
+        return HttpResponse(f"<script nonce='{request.csp_nonce}'></script>")
+
+    views = {
+        "plain": lambda request: HttpResponse("plain"),
+        "updated": csp_update({"img-src": "https://maps.example"})(lambda r: HttpResponse()),
+        "exempt": csp_exempt()(lambda request: HttpResponse()),
+        "nonce": with_nonce,
+    }
+    for name, view in views.items():
+        headers = []
+        for middleware in (ContentSecurityPolicyMiddleware(view), CSPMiddleware(view)):
+            request = rf.get("/")
+            response = middleware(request)
+            headers.append(response.get("Content-Security-Policy"))
+            if name != "nonce":
+                with pytest.raises(CSPNonceError):
+                    str(request.csp_nonce)  # asked for after the header was written
+        ours, theirs = (directives(header) if header else None for header in headers)
+        assert ours == theirs, name
+        expected = {
+            "plain": GAME_POLICY,
+            "updated": {**GAME_POLICY, "img-src": "'self' data: https://maps.example"},
+            "exempt": None,
+            "nonce": GAME_POLICY,  # the game's policy asks for no nonce
+        }[name]
+        assert ours == expected, name
+
+
 def test_healthz_answers_while_the_process_lives(client):
     response = client.get("/healthz")
     assert response.status_code == 200
