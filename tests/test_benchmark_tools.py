@@ -107,6 +107,53 @@ def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_con
     assert len(connections) == 2
 
 
+def test_the_load_generators_requests_import_nothing():
+    """httpcore asks for sniffio on every request. Without it installed, each request
+    searched sys.path for it four times, a quarter of the load generator's CPU and
+    more of it than a /healthz request costs the server (docs/benchmarks.md, stop 25)."""
+    import asyncio
+
+    from benchmarks import loadtest
+
+    searched = []
+
+    class Searches:
+        """A finder that finds nothing and notes every module looked for."""
+
+        def find_spec(self, name, path=None, target=None):
+            searched.append(name)
+
+    async def serve(reader, writer):
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except asyncio.IncompleteReadError:  # the client closed its connection
+            writer.close()
+
+    async def play():
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        recorder = loadtest.Recorder(budget=10)
+        async with loadtest.new_client(f"http://127.0.0.1:{port}", "lt-test") as client:
+            await recorder.request(client, "x", "GET", "/healthz")  # the first one may import
+            finder = Searches()
+            sys.meta_path.insert(0, finder)
+            try:
+                for _ in range(3):
+                    await recorder.request(client, "x", "POST", "/g", data={"choice": "Fe"})
+            finally:
+                sys.meta_path.remove(finder)
+        server.close()
+        return recorder
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        recorder = executor.submit(asyncio.run, play()).result(timeout=30)
+    assert recorder.statuses[200] == 4
+    assert searched == [], f"modules looked for on every request: {sorted(set(searched))}"
+
+
 def _call(
     app, method: str, path: str, body: bytes = b"", **headers: str
 ) -> tuple[str, dict, bytes]:
