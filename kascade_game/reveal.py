@@ -164,16 +164,16 @@ def round_bar_html(
     size, answered = int(game_round.size), int(game_round.answered)
     points, streak = int(game_round.points), int(game_round.streak)
     swap = ' hx-swap-oob="true"' if oob else ""
+    which = _("Shower <strong>%(position)s</strong> of %(size)s") % {
+        "position": int(position),
+        "size": size,
+    }
+    done = _("%(answered)s of %(size)s") % {"answered": answered, "size": size}
     parts = [
         f'<div class="round-bar" id="round-bar"{swap}>\n'
-        f'  <span class="progress-text">'
-        + _("Shower <strong>%(position)s</strong> of %(size)s")
-        % {"position": int(position), "size": size}
-        + "</span>\n"
+        f'  <span class="progress-text">{which}</span>\n'
         f'  <progress max="{size}" value="{answered}" aria-label="{words["answered"]}">'
-        + _("%(answered)s of %(size)s")
-        % {"answered": answered, "size": size}
-        + "</progress>\n"
+        f"{done}</progress>\n"
         f'  <span class="score">{words["score"]} <strong data-score="{points}" id="score">'
         f"{points}</strong></span>\n"
     ]
