@@ -118,7 +118,8 @@ def play_new(request):
             player.nickname = nickname
             player.nickname_key = nickname_key(nickname)
             player.save(update_fields=["nickname", "nickname_key"])
-    if player is None:
+    new_player = player is None
+    if new_player:
         # A new guest has just seen the tutorial on the start page.
         player = (
             current_player(request, create=True)
@@ -126,7 +127,9 @@ def play_new(request):
             else new_guest(request, nickname=nickname, tutorial_seen=True)
         )
     try:
-        game_round = services.start_round(player=player, difficulty=difficulty)
+        game_round = services.start_round(
+            player=player, difficulty=difficulty, new_player=new_player
+        )
     except services.GameError as error:
         return _error(request, error)
     if not player.tutorial_seen:

@@ -105,12 +105,17 @@ def start_round(
     rng: random.Random | None = None,
     room=None,
     shower_ids: list[int] | None = None,
+    new_player: bool = False,
 ) -> Round:
     """A new round of `size` cards dealt for the player's level, or of the given
-    `shower_ids` in their order (a room's deck)."""
+    `shower_ids` in their order (a room's deck). A `new_player`, created for this
+    round, has answered nothing yet, so its level is not looked up (a query that
+    could only find nothing: 0.7 ms of CPU of a newcomer's 14 ms, paid by every
+    visitor of a crowd that joins at once)."""
     complete = True
     if shower_ids is None:
-        refresh_level(player)
+        if not new_player:
+            refresh_level(player)
         difficulty = difficulty or difficulty_for(player)
         rng = rng or random.Random(secrets.randbits(64))
         shower_ids, answers = deal_with_answers(size=size, difficulty=difficulty, rng=rng)

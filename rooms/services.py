@@ -194,7 +194,11 @@ def new_booth_visitor(*, nickname: str) -> Round:
         raise RoomError(" ".join(error.messages)) from None
     player = Player.objects.create(nickname=nickname, nickname_key=nickname_key(nickname))
     return start_round(
-        player=player, kind=Round.Kind.BOOTH, size=BOOTH_ROUND_SIZE, difficulty=Difficulty.EASY
+        player=player,
+        kind=Round.Kind.BOOTH,
+        size=BOOTH_ROUND_SIZE,
+        difficulty=Difficulty.EASY,
+        new_player=True,
     )
 
 

@@ -4,7 +4,9 @@ forgetting the visitor, and today's top ten of booth rounds only."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from kascade_game.models import Round
 from leaderboard.models import Player
@@ -32,8 +34,11 @@ def test_a_visitor_plays_five_cards_in_kiosk_mode_and_a_refresh_keeps_the_round(
     start = kiosk.get("/booth/").content.decode()
     assert 'aria-label="Main"' not in start  # no site navigation in kiosk mode
     assert "data-osk" in start and "data-booth-input" in start
-    game_round = start_visit(kiosk, "Stella")
+    with CaptureQueriesContext(connection) as queries:
+        game_round = start_visit(kiosk, "Stella")
     assert game_round.kind == Round.Kind.BOOTH and game_round.size == 5
+    guess_reads = [q for q in queries.captured_queries if '"kascade_game_guess"' in q["sql"]]
+    assert guess_reads == [], "a new visitor has no answers: no level to look up"
     card = kiosk.get(f"/play/r/{game_round.public_id}/card/0/").content.decode()
     assert 'aria-label="Main"' not in card and 'data-idle-seconds="60"' in card
     assert card.count("data-guess=") == 5 and 'class="page booth"' in card

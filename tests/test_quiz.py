@@ -62,10 +62,12 @@ def test_a_newcomer_starts_straight_on_the_first_card_and_is_not_shown_the_tutor
     # A class or a festival crowd presses "start" at once: a round's start is the
     # busiest request of a load (docs/benchmarks.md). It writes the guest, the
     # round, its cards and the session (each write with its savepoint here), and
-    # reads the player's record, the deck's signature and the dealt showers' answers.
-    with django_assert_max_num_queries(12) as queries:
+    # reads the deck's signature and the dealt showers' answers. A new guest has
+    # no answers, so no level is looked up.
+    with django_assert_max_num_queries(11) as queries:
         response = client.post("/play/new/", {"difficulty": "easy"})
     game_round = round_started_by(response)
+    assert not [q for q in queries.captured_queries if '"kascade_game_guess"' in q["sql"]]
     (cards_insert,) = [
         q["sql"] for q in queries.captured_queries if 'INTO "kascade_game_roundcard"' in q["sql"]
     ]
@@ -76,6 +78,19 @@ def test_a_newcomer_starts_straight_on_the_first_card_and_is_not_shown_the_tutor
     assert player.nickname.startswith("Guest-") and player.tutorial_seen
     assert "How to play" not in client.get("/play/").content.decode()
     assert 'data-guess="Fe"' in client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_returning_players_level_rises_when_their_next_round_starts(client, game_data):
+    game_round = start_round(client)
+    for card in game_round.cards.order_by("position"):
+        client.post(guess_url(game_round, card.position), {"choice": card.shower.mass_group})
+    player = game_round.player
+    player.refresh_from_db()
+    assert player.level == 1, "levels are raised when a round starts, not on the guess path"
+    start_round(client)
+    player.refresh_from_db()
+    assert player.level == 2, "ten right answers make a shower spotter"
 
 
 @pytest.mark.django_db
