@@ -195,7 +195,6 @@ def _card_context(game_round: Round, card: RoundCard, *, answered: bool = False)
         remaining = max(0, round(room.seconds_per_card - elapsed))
     return {
         **_kind_context(game_round),
-        "remaining": remaining,
         "round": game_round,
         "round_bar": reveal.round_bar_html(
             game_round=game_round,
