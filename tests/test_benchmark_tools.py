@@ -109,8 +109,8 @@ def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_con
 
 def test_the_load_generators_requests_import_nothing():
     """httpcore asks for sniffio on every request. Without it installed, each request
-    searched sys.path for it four times, a fifth of the load generator's CPU and
-    more of it than a /healthz request costs the server (docs/benchmarks.md, stop 25)."""
+    searched sys.path for it four times: a fifth of the load generator's CPU per
+    request (docs/benchmarks.md, stop 25)."""
     import asyncio
 
     from benchmarks import loadtest
