@@ -66,12 +66,31 @@ def test_the_load_generators_players_share_one_tls_context():
     assert infra.shared_tls_context().verify_mode.name == "CERT_REQUIRED"
 
 
-def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_connection():
-    """Like a browser: a request on a reused connection that the server closed unanswered
-    goes out once more on a new connection, and is counted."""
+def _load_generator_against(serve, requests):
+    """Run `requests(recorder, client)` from one of the load generator's clients against
+    a server on 127.0.0.1 answering with `serve(reader, writer)`: (recorder, its result)."""
     import asyncio
 
     from benchmarks import loadtest
+
+    async def play():
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        recorder = loadtest.Recorder(budget=10)
+        async with loadtest.new_client(f"http://127.0.0.1:{port}", "lt-test") as client:
+            result = await requests(recorder, client)
+        server.close()
+        return recorder, result
+
+    # A thread of its own: the browser tests' Playwright keeps an event loop running
+    # in the main thread for the whole session.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, play()).result(timeout=30)
+
+
+def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_connection():
+    """Like a browser: a request on a reused connection that the server closed unanswered
+    goes out once more on a new connection, and is counted."""
 
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
     connections = []
@@ -88,20 +107,12 @@ def test_the_load_generator_resends_once_when_the_server_closed_a_kept_alive_con
             await reader.read()  # the client's new connection stays open until it is done
         writer.close()
 
-    async def play():
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        recorder = loadtest.Recorder(budget=10)
-        async with loadtest.new_client(f"http://127.0.0.1:{port}", "lt-test") as client:
-            first = await recorder.request(client, "x", "GET", "/a")
-            second = await recorder.request(client, "x", "POST", "/b", data={"choice": "Fe"})
-        server.close()
-        return recorder, first, second
+    async def requests(recorder, client):
+        first = await recorder.request(client, "x", "GET", "/a")
+        second = await recorder.request(client, "x", "POST", "/b", data={"choice": "Fe"})
+        return first, second
 
-    # A thread of its own: the browser tests' Playwright keeps an event loop running
-    # in the main thread for the whole session.
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        recorder, first, second = executor.submit(asyncio.run, play()).result(timeout=30)
+    recorder, (first, second) = _load_generator_against(serve, requests)
     assert first.status_code == second.status_code == 200
     assert recorder.resent == 1 and recorder.transport_errors == 0
     assert len(connections) == 2
@@ -112,8 +123,6 @@ def test_the_load_generators_requests_import_nothing():
     searched sys.path for it four times: a fifth of the load generator's CPU per
     request (docs/benchmarks.md, stop 25)."""
     import asyncio
-
-    from benchmarks import loadtest
 
     searched = []
 
@@ -132,24 +141,17 @@ def test_the_load_generators_requests_import_nothing():
         except asyncio.IncompleteReadError:  # the client closed its connection
             writer.close()
 
-    async def play():
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        recorder = loadtest.Recorder(budget=10)
-        async with loadtest.new_client(f"http://127.0.0.1:{port}", "lt-test") as client:
-            await recorder.request(client, "x", "GET", "/healthz")  # the first one may import
-            finder = Searches()
-            sys.meta_path.insert(0, finder)
-            try:
-                for _ in range(3):
-                    await recorder.request(client, "x", "POST", "/g", data={"choice": "Fe"})
-            finally:
-                sys.meta_path.remove(finder)
-        server.close()
-        return recorder
+    async def requests(recorder, client):
+        await recorder.request(client, "x", "GET", "/healthz")  # the first one may import
+        finder = Searches()
+        sys.meta_path.insert(0, finder)
+        try:
+            for _ in range(3):
+                await recorder.request(client, "x", "POST", "/g", data={"choice": "Fe"})
+        finally:
+            sys.meta_path.remove(finder)
 
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        recorder = executor.submit(asyncio.run, play()).result(timeout=30)
+    recorder, _ = _load_generator_against(serve, requests)
     assert recorder.statuses[200] == 4
     assert searched == [], f"modules looked for on every request: {sorted(set(searched))}"
 
