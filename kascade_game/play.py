@@ -13,7 +13,8 @@ from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import escape, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -45,8 +46,17 @@ def _guess_buttons(language: str) -> str:
         '<button type="submit" name="choice" value="{1}" data-guess="{1}" data-key="{0}"'
         ' class="guess-button group-{1}" aria-keyshortcuts="{0}"><span class="guess-symbol">'
         '{1}</span><span class="guess-name">{2}</span><kbd>{0}</kbd></button>',
-        ((key, group, str(label)) for key, group, label in GUESS_BUTTONS),
+        ((key, group, _breakable(str(label))) for key, group, label in GUESS_BUTTONS),
     )
+
+
+def _breakable(label: str) -> SafeString:
+    """`label` escaped, with a line-break opportunity after each slash.
+
+    "carbon/oxygen" and "Kohlenstoff/Sauerstoff" are single words to the browser:
+    on a 320-px phone the C button's name ran over its neighbour and scrolled the
+    page sideways. `<wbr>` lets it wrap after the slash, and after nothing else."""
+    return mark_safe("/<wbr>".join(escape(part) for part in label.split("/")))
 
 
 def _error(request, error: services.GameError) -> HttpResponse:

@@ -703,3 +703,17 @@ def test_reading_a_card_for_a_guess_locks_its_round_until_the_guess_commits():
     assert outcome == {"locked": True}
     try_the_same_round()
     assert outcome == {"locked": False}
+
+
+def test_a_guess_buttons_name_may_wrap_after_its_slash_and_nowhere_else():
+    from django.utils import translation
+
+    from kascade_game.play import _breakable, _guess_buttons
+
+    assert _breakable("carbon/oxygen") == "carbon/<wbr>oxygen"
+    assert _breakable("iron") == "iron"
+    assert _breakable("<b>/&") == "&lt;b&gt;/<wbr>&amp;"  # escaped, then the break added
+    with translation.override("de"):
+        buttons = _guess_buttons("de")
+    assert '<span class="guess-name">Kohlenstoff/<wbr>Sauerstoff</span>' in buttons
+    assert buttons.count("<wbr>") == 1

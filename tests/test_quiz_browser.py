@@ -13,6 +13,9 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1920, "height": 1080}
+# Against the layout viewport: with is_mobile, Chromium widens window.innerWidth to
+# whatever the page overflows to (a phone zooms out), so innerWidth would always fit.
+NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
 def assert_clean(page) -> None:
@@ -73,9 +76,7 @@ def test_a_keyboard_round_on_a_phone_without_horizontal_scroll(
     for position in range(10):
         page.locator("[data-guess]").first.wait_for()
         page.wait_for_load_state("load")  # the first card comes by navigation, with its CSS
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
-            "horizontal scroll"
-        )
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), "horizontal scroll"
         if position == 0:
             page.screenshot(path=str(artifacts_dir / "quiz-card-phone.png"), full_page=True)
         page.keyboard.press(str(position % 5 + 1))
@@ -88,7 +89,7 @@ def test_a_keyboard_round_on_a_phone_without_horizontal_scroll(
         page.keyboard.press("Enter")
     page.wait_for_url("**/summary/")
     assert page.locator("[data-summary]").is_visible()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
     assert_clean(page)
 
 
@@ -198,3 +199,41 @@ def test_a_next_card_that_got_no_answer_is_pressed_again(page, live_server, live
     assert "/card/1/" in page.url
     assert len(lost) == 1
     assert page.recorder.page_errors == []
+
+
+SMALL_PHONE = {"width": 320, "height": 568}
+# Each element's right edge against its box's: a name running over its button is
+# no scrollbar (the page may still fit), so both are measured.
+SPILLS = """() => {
+  const spilled = [];
+  for (const button of document.querySelectorAll('[data-guess]')) {
+    const box = button.getBoundingClientRect();
+    for (const part of button.querySelectorAll('span, kbd')) {
+      const r = part.getBoundingClientRect();
+      if (r.left < box.left - 0.5 || r.right > box.right + 0.5) spilled.push(part.textContent);
+    }
+  }
+  return spilled;
+}"""
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE", "ru-RU"])
+def test_a_320_px_phone_shows_the_card_the_reveal_and_the_booth_without_spilling(
+    new_page, live_server, live_game_data, artifacts_dir, locale
+):
+    page = new_page(viewport=SMALL_PHONE, is_mobile=True, has_touch=True, locale=locale)
+    page.goto(live_server.url + "/play/")
+    page.locator("form[action$='/play/new/'] button[type=submit]").click()
+    page.locator("[data-guess]").first.wait_for()
+    page.wait_for_load_state("load")
+    assert page.evaluate(SPILLS) == [], "a guess button's text runs over its border"
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), "the card scrolls sideways"
+    page.locator('[data-guess="C"]').click()
+    assert_reveal_complete(page)
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), "the reveal scrolls sideways"
+    page.screenshot(path=str(artifacts_dir / f"quiz-reveal-320-{locale}.png"), full_page=True)
+    page.goto(live_server.url + "/booth/")
+    page.locator("[data-osk]").wait_for()
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), "the booth's name form scrolls sideways"
+    assert_clean(page)
+
