@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,7 +126,36 @@ def _new_page(browser, request, **context_options):
     page.on("pageerror", lambda error: recorder.page_errors.append(str(error)))
     page.recorder = recorder
     request.addfinalizer(context.close)
+    request.addfinalizer(lambda: _keep_evidence_of_a_failure(request.node, page))
     return page
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        item.failed_in_call = True
+    return report
+
+
+def _keep_evidence_of_a_failure(node, page) -> None:
+    """A failed browser test leaves its page behind in .artifacts: a screenshot, the
+    address and the HTML as the browser had it, and what the console said. A failure
+    that happens once in a CI run can then be read afterwards, not only guessed at."""
+    if not getattr(node, "failed_in_call", False) or page.is_closed():
+        return
+    ARTIFACTS.mkdir(exist_ok=True)
+    stem = ARTIFACTS / ("failed-" + re.sub(r"[^\w.-]+", "_", node.name) + f"-{id(page):x}")
+    try:
+        page.screenshot(path=f"{stem}.png", full_page=True)
+        stem.with_suffix(".html").write_text(
+            f"<!-- {page.url}\n console: {page.recorder.console_errors}"
+            f"\n errors: {page.recorder.page_errors} -->\n{page.content()}"
+        )
+    except Exception as error:  # the evidence must never hide the failure itself
+        print(f"no evidence kept for {node.name}: {error!r}")
+    else:
+        print(f"the failed page is kept in {stem}.png and .html")
 
 
 @pytest.fixture

@@ -237,3 +237,35 @@ def test_a_320_px_phone_shows_the_card_the_reveal_and_the_booth_without_spilling
     assert page.evaluate(NO_SIDEWAYS_SCROLL), "the booth's name form scrolls sideways"
     assert_clean(page)
 
+
+# Clicks a guess button in the very microtask its card is put into the page: before a
+# person could, as fast as a script driving the HTML hooks can.
+CLICK_THE_NEW_CARD = """() => {
+  window.pressedBeforeHtmx = null;
+  const area = document.getElementById('play-area');
+  new MutationObserver((records, observer) => {
+    const button = area.querySelector('[data-guess="Fe"]');
+    if (button) {
+      observer.disconnect();
+      window.pressedBeforeHtmx = !!button.closest('.htmx-added');
+      button.click();
+    }
+  }).observe(area, {childList: true, subtree: true});
+}"""
+
+
+def test_a_guess_clicked_the_instant_its_card_appears_counts(page, live_server, live_game_data):
+    page.goto(live_server.url + "/play/")
+    page.get_by_role("button", name=re.compile("Start a round")).click()
+    page.locator("[data-guess]").first.wait_for()
+    page.wait_for_load_state("load")
+    page.locator('[data-guess="p"]').click()
+    for answered in (2, 3, 4):
+        expect(page.locator("[data-reveal]")).to_be_visible()
+        page.evaluate(CLICK_THE_NEW_CARD)
+        page.locator("[data-next]").click()
+        # The next card's reveal comes without a press of ours: the instant click counted.
+        expect(page.locator("#round-bar progress")).to_have_attribute("value", str(answered))
+        expect(page.locator("[data-reveal]")).to_be_visible()
+        assert page.evaluate("window.pressedBeforeHtmx") is False, "clicked before htmx took over"
+    assert_clean(page)
