@@ -115,6 +115,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "kascade_game.urls"
+# A refused form (no or an old CSRF token) gets the site's page in the visitor's language.
+CSRF_FAILURE_VIEW = "kascade_game.views.csrf_failure"
 WSGI_APPLICATION = "kascade_game.wsgi.application"
 ASGI_APPLICATION = "kascade_game.asgi.application"
 

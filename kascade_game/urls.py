@@ -34,4 +34,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
 ]
 
+handler400 = "kascade_game.views.bad_request"
+handler403 = "kascade_game.views.permission_denied"
+handler404 = "kascade_game.views.page_not_found"
 handler500 = "kascade_game.views.server_error"

@@ -1,3 +1,4 @@
+import logging
 import sys
 
 from django import db
@@ -5,12 +6,17 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 from django.views import i18n
 from django.views.decorators.http import require_GET, require_POST
+
+from .context_processors import NAVIGATION
 
 # Where the chosen language is also kept in the session (Django's LocaleMiddleware reads
 # the language cookie, which set_language sets; the session copy travels with a login).
 LANGUAGE_SESSION_KEY = "language"
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -62,3 +68,74 @@ def server_error(request):
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+# The pages of Django's own 400, 403 and 404 answers (handler400, handler403,
+# handler404 and CSRF_FAILURE_VIEW): the site's layout and navigation, in the
+# visitor's language, instead of Django's one English line. The exception's own
+# text is for the log, not for the page; an htmx request gets the message alone,
+# for the element it was going to fill. Like the 500 page, they are
+# rendered without the request, so they need no session and no database.
+ERROR_PAGES = {
+    400: (
+        _("Bad request"),
+        _("The server could not understand this request. Go back and try again."),
+    ),
+    403: (
+        _("Not allowed"),
+        _(
+            "You may not open this page. If you run a class or the booth, log in with the "
+            "account that was given access."
+        ),
+    ),
+    404: (
+        _("Page not found"),
+        _(
+            "There is no page at this address. The link may be mistyped, or the round, "
+            "room or player it pointed to no longer exists."
+        ),
+    ),
+    "csrf": (
+        _("This form has expired"),
+        _(
+            "The page was open for a long time, or your browser refused its cookie, so "
+            "nothing was sent. Reload the page and try again."
+        ),
+    ),
+}
+
+
+def _error_page(request, kind, status: int) -> HttpResponse:
+    title, message = ERROR_PAGES[kind]
+    template = (
+        "kascade_game/_error_message.html"
+        if getattr(request, "htmx", False)
+        else "kascade_game/error_page.html"
+    )
+    context = {"title": title, "message": message, "kind": kind, "navigation": NAVIGATION}
+    try:
+        body = render_to_string(template, context)
+    except Exception:
+        # A refusal must not turn into a 500 (a static file missing from the manifest,
+        # say): then one plain line, as Django's own page was.
+        logger.exception("the %s page could not be rendered", kind)
+        return HttpResponse(
+            f"{title}. {message}", status=status, content_type="text/plain; charset=utf-8"
+        )
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error_page(request, 400, 400)
+
+
+def permission_denied(request, exception=None):
+    return _error_page(request, 403, 403)
+
+
+def page_not_found(request, exception=None):
+    return _error_page(request, 404, 404)
+
+
+def csrf_failure(request, reason=""):
+    return _error_page(request, "csrf", 403)

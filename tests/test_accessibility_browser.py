@@ -104,6 +104,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(
     check("/booth/", "booth")
     check("/booth/attract/", "booth attract screen")
     check(f"/players/{_profile_slug()}/", "profile")
+    check("/no-such-page/", "page not found")
     assert not problems, "\n".join(problems)
 
 

@@ -156,7 +156,7 @@ def build_cases(ctx) -> list[Case]:
             {"choice": "p"},
             who="csrf",
             status=(403,),
-            message="CSRF",
+            message="This form has expired",
         ),
         Case(
             "a stranger's guess (no session)",
