@@ -1,5 +1,6 @@
 """The game's own middleware: a full disk during an upload is answered with a clear
-507, never a 500; the Content-Security-Policy header is built once per process."""
+507, never a 500; a 405 says what happened instead of showing a blank page; the
+Content-Security-Policy header is built once per process."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
 from django.http import HttpResponse
+
+from .views import method_not_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -91,4 +94,24 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             response[HEADER_REPORT_ONLY] = self._policy_report_only
         # As django-csp does: a nonce asked for after the header is written is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """Django's `require_POST` and friends answer a wrong method with an empty 405.
+
+    A visitor who opens a form's address (a bookmarked /play/new/, a booth's
+    "again" link typed in) saw a blank page. The empty 405 gets the site's error
+    page, or the message alone for htmx; the status and the Allow header stay.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content:
+            page = method_not_allowed(request)
+            page["Allow"] = response.get("Allow", "")
+            return page
         return response

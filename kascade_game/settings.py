@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "kascade_game.middleware.MethodNotAllowedPageMiddleware",
     "kascade_game.middleware.ContentSecurityPolicyMiddleware",
 ]
 

@@ -95,6 +95,13 @@ ERROR_PAGES = {
             "room or player it pointed to no longer exists."
         ),
     ),
+    405: (
+        _("Not a page to open"),
+        _(
+            "This address takes a form sent by a button, not a visit. Go back and use "
+            "the button on the page."
+        ),
+    ),
     "csrf": (
         _("This form has expired"),
         _(
@@ -135,6 +142,10 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return _error_page(request, 404, 404)
+
+
+def method_not_allowed(request):
+    return _error_page(request, 405, 405)
 
 
 def csrf_failure(request, reason=""):

@@ -101,3 +101,16 @@ def test_a_page_that_cannot_be_rendered_falls_back_to_one_plain_line(rf, setting
     assert response.status_code == 404
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response.content.decode().startswith("Page not found. There is no page")
+
+
+def test_a_forms_address_opened_as_a_page_says_so_and_keeps_its_405(client):
+    for url in ("/play/new/", "/booth/again/", "/i18n/setlang/"):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="de")
+        assert response.status_code == 405, url
+        assert response["Allow"] == "POST", url
+        body = response.content.decode()
+        assert 'data-error="405"' in body, url
+        assert "Keine Seite zum Öffnen" in body, url
+    htmx = client.get("/play/new/", HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 405
+    assert "<html" not in htmx.content.decode()
