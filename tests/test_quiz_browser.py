@@ -215,6 +215,20 @@ SPILLS = """() => {
   }
   return spilled;
 }"""
+# The pieces of a button's name between its break opportunities ("Kohlenstoff/",
+# "Sauerstoff") that the browser had to break inside a word: one line box each, or more.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const name of document.querySelectorAll('[data-guess] .guess-name')) {
+    for (const text of name.childNodes) {
+      if (text.nodeType !== Node.TEXT_NODE) continue;
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      if (range.getClientRects().length > 1) broken.push(text.textContent);
+    }
+  }
+  return broken;
+}"""
 
 
 @pytest.mark.parametrize("locale", ["en-GB", "de-DE", "ru-RU"])
@@ -227,6 +241,7 @@ def test_a_320_px_phone_shows_the_card_the_reveal_and_the_booth_without_spilling
     page.locator("[data-guess]").first.wait_for()
     page.wait_for_load_state("load")
     assert page.evaluate(SPILLS) == [], "a guess button's text runs over its border"
+    assert page.evaluate(BROKEN_WORDS) == [], "a guess button's name is broken inside a word"
     assert page.evaluate(NO_SIDEWAYS_SCROLL), "the card scrolls sideways"
     page.locator('[data-guess="C"]').click()
     assert_reveal_complete(page)
