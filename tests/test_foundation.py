@@ -46,6 +46,8 @@ def test_every_contract_page_answers_and_links_every_section(client, url):
     response = client.get(url)
     assert response.status_code == 200, url
     text = response.content.decode()
+    for syntax in ("{#", "#}", "{%", "%}", "{{", "}}"):
+        assert syntax not in text, f"template syntax {syntax!r} shows on {url}"
     sections = ("/play/", "/explore/", "/leaderboard/", "/rooms/", "/booth/")
     if url == "/booth/":
         # The booth is a kiosk: no way out to the rest of the site.
@@ -310,3 +312,13 @@ def test_the_embedded_mode_runs_a_task_in_process_without_a_broker_warning():
     assert result.stdout.strip().splitlines()[-1] == "[]"
     # kombu warned "No hostname was supplied" for a bare memory:// on every first task.
     assert "WARNING" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_no_template_comment_spans_lines():
+    # Django's {# #} ends at the line's end: a comment over two lines is printed on the page.
+    spread = []
+    for template in sorted(ROOT.glob("*/templates/**/*.html")):
+        for number, line in enumerate(template.read_text().splitlines(), 1):
+            if line.count("{#") != line.count("#}"):
+                spread.append(f"{template.relative_to(ROOT)}:{number}")
+    assert spread == [], "use {% comment %} for a comment over several lines"
