@@ -80,7 +80,7 @@ from pathlib import Path
 import numpy as np
 from django.utils import translation
 from django.utils.formats import number_format
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language, pgettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
 __all__ = [
@@ -655,7 +655,12 @@ def render_footprint_svg(
     # Label on the side away from the arrow (below the cross for vertical showers).
     lx, ly = (-ux, -uy) if length >= 8.0 else (0.0, -1.0)
     inside = abs(core_x_m) <= 106 and abs(core_y_m) <= 106
-    label = "core" if inside else "core (off the array)"
+    # The cached picture is per language (`_cached_footprint`), so the label is translated.
+    label = escape(
+        pgettext("footprint label", "core")
+        if inside
+        else pgettext("footprint label", "core (off the array)")
+    )
     half_width = 1.9 * len(label)  # rough text half-width at 7px
     label_x, label_y = cx + 9.0 * lx, cy + 9.0 * ly - 2.5  # -2.5: text baseline
     if lx < -0.35:

@@ -250,6 +250,24 @@ def test_core_outside_the_array_is_labelled_and_kept_in_view():
     assert "core (off the array)" in labels
 
 
+@pytest.mark.parametrize(
+    "language, inside, outside",
+    [
+        ("en", "core", "core (off the array)"),
+        ("de", "Kern", "Kern (außerhalb des Felds)"),
+        ("ru", "ось", "ось (вне установки)"),
+    ],
+)
+def test_the_core_label_on_the_picture_is_in_the_visitors_language(language, inside, outside):
+    from django.utils import translation
+
+    with translation.override(language):
+        labels_in = [t.text for t in ET.fromstring(_svg()).iter(f"{SVG_NS}text")]
+        labels_out = [t.text for t in ET.fromstring(_svg(core_x_m=-140.0)).iter(f"{SVG_NS}text")]
+    assert inside in labels_in
+    assert outside in labels_out
+
+
 def test_the_legend_is_kept_per_language_and_written_in_the_active_one():
     from django.utils import translation
 
