@@ -30,10 +30,11 @@ def probability_row(group: str, percent: int) -> str:
     """A row of a forest's probability table in the reveal, formatted once per process.
 
     There are 5 × 101 of them. Rendered by the template, the fifteen rows of a
-    reveal were 0.7-0.9 ms of its 2.0-2.3 ms (docs/benchmarks.md, Load)."""
+    reveal were 0.7-0.9 ms of its 2.0-2.3 ms (docs/benchmarks.md, Load). The number
+    and its % never part: "22" over "%" in a narrow column was hard to read."""
     return format_html(
         '<tr><th scope="row">{0}</th><td><meter min="0" max="100" value="{1}"'
-        ' aria-label="{0}">{1} %</meter></td><td class="num">{1} %</td></tr>',
+        ' aria-label="{0}">{1}&nbsp;%</meter></td><td class="num">{1}&nbsp;%</td></tr>',
         group,
         percent,  # format_html gives an int's digits, never localized
     )

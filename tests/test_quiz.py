@@ -251,7 +251,7 @@ def test_each_forests_table_gives_its_probabilities_in_percent_on_both_answers(c
             table = re.search(rf'data-model="{key}".*?<tbody>(.*?)</tbody>', text, re.S)[1]
             rows = re.findall(
                 r'<tr><th scope="row">(\w+)</th><td><meter min="0" max="100" value="(\d+)"'
-                r' aria-label="\1">\2 %</meter></td><td class="num">\2 %</td></tr>',
+                r' aria-label="\1">\2&nbsp;%</meter></td><td class="num">\2&nbsp;%</td></tr>',
                 table,
             )
             expected = [
