@@ -62,7 +62,7 @@ KCDC_COLUMNS: tuple[Column, ...] = (
     Column(
         "lgNe",
         "lg_n_e",
-        "log10(number)",
+        "log10(N)",
         gettext_noop("number of electrons at ground (reconstructed)"),
         0.0,
         12.0,
@@ -70,7 +70,7 @@ KCDC_COLUMNS: tuple[Column, ...] = (
     Column(
         "lgNmu",
         "lg_n_mu",
-        "log10(number)",
+        "log10(N)",
         gettext_noop("number of muons at ground (reconstructed)"),
         0.0,
         12.0,

@@ -81,18 +81,6 @@ FEATURE_DECIMALS: dict[str, int] = {
     "Age": 6,
 }
 
-#: Units of the KCDC columns (for cards and column descriptions).
-COLUMN_UNITS: dict[str, str] = {
-    "lgE": "log10(E/eV)",
-    "X": "m",
-    "Y": "m",
-    "Ze": "deg",
-    "Az": "deg (from north)",
-    "lgNe": "log10(number of electrons)",
-    "lgNmu": "log10(number of muons)",
-    "Age": "dimensionless",
-}
-
 #: The KASCADE reconstruction limits the fitted lateral age to this interval; values
 #: outside are set to the limit (KCDC README: ~1 % of the sample sits at the clips).
 AGE_CLIP: tuple[float, float] = (0.1, 1.48)

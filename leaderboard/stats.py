@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, gettext_lazy
 
 from classify.hadronic_models import HADRONIC_MODELS
 from classify.physics import MASS_GROUPS
 from kascade_game.explain import group_name
 
+# (lower lgE, upper lgE, label): the labels are translated when shown; a guess is
+# counted by its band's index.
 ENERGY_BANDS = (
-    (0.0, 14.0, "below 100 TeV"),
-    (14.0, 14.3, "100–200 TeV"),
-    (14.3, 14.6, "200–400 TeV"),
-    (14.6, 99.0, "above 400 TeV"),
+    (0.0, 14.0, gettext_lazy("below 100 TeV")),
+    (14.0, 14.3, gettext_lazy("100–200 TeV")),
+    (14.3, 14.6, gettext_lazy("200–400 TeV")),
+    (14.6, 99.0, gettext_lazy("above 400 TeV")),
 )
 CACHE_KEY = "leaderboard:human-vs-machine"
 CACHE_SECONDS = 60
@@ -30,7 +32,7 @@ def compute_human_vs_machine() -> dict:
     for truth, choice, answers, lg_e in Guess.objects.values_list(
         "truth", "choice", "forest_answers", "card__shower__lg_e"
     ):
-        band = next(label for low, high, label in ENERGY_BANDS if low <= lg_e < high)
+        band = next(i for i, (low, high, _label) in enumerate(ENERGY_BANDS) if low <= lg_e < high)
         for who, answer in [("players", choice)] + [
             (key, answers.get(key)) for key in HADRONIC_MODELS
         ]:
@@ -53,14 +55,14 @@ def compute_human_vs_machine() -> dict:
         ],
     }
     by_energy = {
-        "categories": [label for _, _, label in ENERGY_BANDS],
+        "categories": [str(label) for _, _, label in ENERGY_BANDS],
         "series": [
             {
                 "key": key,
                 "name": name,
                 "values": [
-                    _accuracy(*tallies.get((key, "band", label), (0, 0)))
-                    for _, _, label in ENERGY_BANDS
+                    _accuracy(*tallies.get((key, "band", band), (0, 0)))
+                    for band in range(len(ENERGY_BANDS))
                 ],
             }
             for key, name in series

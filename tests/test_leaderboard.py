@@ -345,3 +345,27 @@ def test_a_logged_in_player_changes_their_password(client):
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("chemistry-1944-nobel")
+
+
+@pytest.mark.django_db
+def test_the_energy_bands_of_the_statistics_are_in_the_visitors_language(client, game_data):
+    from django.utils import translation
+
+    from leaderboard.stats import compute_human_vs_machine
+
+    finish_round(client)
+    with translation.override("ru"):
+        russian = compute_human_vs_machine()
+    with translation.override("en"):
+        english = compute_human_vs_machine()
+    assert russian["by_energy"]["categories"] == [
+        "ниже 100 ТэВ",
+        "100–200 ТэВ",
+        "200–400 ТэВ",
+        "выше 400 ТэВ",
+    ]
+    assert english["by_energy"]["categories"][0] == "below 100 TeV"
+    # The bands count the same guesses whatever the language, and the round was counted.
+    values = [series["values"] for series in english["by_energy"]["series"]]
+    assert [series["values"] for series in russian["by_energy"]["series"]] == values
+    assert any(value is not None for value in values[0])
