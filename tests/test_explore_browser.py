@@ -95,3 +95,24 @@ def test_on_a_phone_the_page_does_not_scroll_sideways(
         )
     assert phone.recorder.console_errors == []
     assert phone.recorder.outside_requests == []
+
+
+@pytest.mark.parametrize(
+    "locale, zoom, decimal",
+    [("de-DE", "Zoomen", ","), ("ru-RU", "Масштаб", ","), ("en-GB", "Zoom", ".")],
+)
+def test_the_charts_own_controls_and_numbers_follow_the_pages_language(
+    new_page, live_server, live_game_data, locale, zoom, decimal
+):
+    page = new_page(locale=locale, viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/explore/?dataset={live_game_data.id}")
+    page.locator("#histogram-chart .xtick text").first.wait_for()
+    titles = page.eval_on_selector_all(".modebar-btn", "els => els.map(e => e.dataset.title)")
+    assert zoom in titles
+    ticks = page.eval_on_selector_all(
+        "#histogram-chart .xtick text", "els => els.map(e => e.textContent)"
+    )
+    fractional = [tick for tick in ticks if "," in tick or "." in tick]
+    assert fractional, ticks
+    assert all(decimal in tick for tick in fractional), ticks
+    assert page.recorder.console_errors == [] and page.recorder.page_errors == []

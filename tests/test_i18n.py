@@ -864,3 +864,20 @@ def test_the_password_reset_e_mail_comes_in_the_visitors_language_with_a_working
     assert done.status_code == 302
     user.refresh_from_db()
     assert user.check_password("fission-1938-new")
+
+
+def test_plotlys_own_words_are_translated_and_english_pages_register_no_locale():
+    from django.utils import translation
+
+    from kascade_game.templatetags.charts import PLOTLY_WORDS, plotly_locale, plotly_locale_json
+
+    for language, decimal in (("de", ","), ("ru", ",")):
+        with translation.override(language):
+            locale = plotly_locale()
+            assert locale["name"] == language
+            assert locale["format"]["decimal"] == decimal
+            untranslated = [w for w in PLOTLY_WORDS if locale["dictionary"][w] == w]
+            assert untranslated == [], language
+            assert plotly_locale_json().startswith('<script id="plotly-locale"')
+    with translation.override("en"):
+        assert plotly_locale_json() == ""
