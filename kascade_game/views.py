@@ -70,12 +70,12 @@ def server_error(request):
     return response
 
 
-# The pages of Django's own 400, 403 and 404 answers (handler400, handler403,
-# handler404 and CSRF_FAILURE_VIEW): the site's layout and navigation, in the
-# visitor's language, instead of Django's one English line. The exception's own
-# text is for the log, not for the page; an htmx request gets the message alone,
-# for the element it was going to fill. Like the 500 page, they are
-# rendered without the request, so they need no session and no database.
+# The pages of Django's own refusals (handler400, handler403, handler404,
+# CSRF_FAILURE_VIEW, and the empty 405s that MethodNotAllowedPageMiddleware fills):
+# the site's layout and navigation in the visitor's language, instead of Django's
+# one English line. The exception's own text is for the log, not for the page; an
+# htmx request gets the message alone, for the element it was going to fill. Like
+# the 500 page, they are rendered without the request: no session, no database.
 ERROR_PAGES = {
     400: (
         _("Bad request"),

@@ -1,5 +1,5 @@
-"""`{% plotly_locale %}`: the words and number format of plotly.js's own controls in the
-visitor's language, for kascade_game/plotly-locale.js to register.
+"""`{% plotly_locale_json %}`: the words and number format of plotly.js's own controls in
+the visitor's language, for kascade_game/plotly-locale.js to register.
 
 plotly.js writes its toolbar's tooltips ("Zoom", "Autoscale", …) and its numbers
 (0.5, 1,000) in English. Its locale mechanism takes a dictionary of its English
