@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.utils.formats import number_format
 from django.utils.translation import pgettext
 
 from classify.hadronic_models import HADRONIC_MODELS
@@ -149,8 +150,9 @@ def export_header(size: int) -> list[str]:
 def export_rows(room: Room) -> tuple[list[str], list[list]]:
     """The CSV export: one row per student, in board order, with each card's answer.
 
-    The header and the "late" mark follow the teacher's language; the cells hold the
-    group symbols (p, He, C, Si, Fe) and plain numbers in every language."""
+    The header, the "late" mark and the accuracy's decimal separator follow the
+    teacher's language (a German spreadsheet reads 0,750, not 0.750); the cells hold
+    the group symbols (p, He, C, Si, Fe) in every language."""
     header = export_header(room.size)
     late_mark = pgettext("CSV cell", "%(choice)s (late)")
     answers: dict[int, dict[int, str]] = {}
@@ -163,7 +165,14 @@ def export_rows(room: Room) -> tuple[list[str], list[list]]:
     rows = []
     for row in room_board(room):
         rows.append(
-            [row.rank, row.nickname, row.points, row.answered, row.correct, f"{row.accuracy:.3f}"]
+            [
+                row.rank,
+                row.nickname,
+                row.points,
+                row.answered,
+                row.correct,
+                number_format(row.accuracy, decimal_pos=3, use_l10n=True),
+            ]
             + [answers.get(row.player_id, {}).get(position, "") for position in range(room.size)]
         )
     return header, rows

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import get_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -291,7 +292,12 @@ def room_export(request, room: Room):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"room-{slugify(room.name) or 'results'}-{room.code}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    # The file opens in the teacher's spreadsheet as it is: the byte order mark tells
+    # Excel it is UTF-8 (names with umlauts or in Cyrillic), and where the decimal
+    # separator is a comma (de, ru) the columns are separated by semicolons, as such
+    # a spreadsheet expects. Read it back with encoding="utf-8-sig".
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";" if get_format("DECIMAL_SEPARATOR") == "," else ",")
     writer.writerow(header)
     for row in rows:
         writer.writerow([_spreadsheet_safe(cell) for cell in row])

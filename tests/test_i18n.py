@@ -760,15 +760,17 @@ def test_a_german_teacher_exports_german_column_names_in_the_same_order(game_dat
     play_room(room, {"Fay": "Fe", "Gus": "p"})
     Guess.objects.filter(card__round__room=room, card__position=0).update(late=True)
 
-    def export(client):
+    def export(client, delimiter):
         response = client.get(f"/rooms/{room.pk}/export.csv")
         assert response.status_code == 200
-        return list(csv.reader(io.StringIO(response.content.decode())))
+        text = response.content.decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
 
     rows_en, rows_de, rows_ru = (
-        export(english),
-        export(_client_in("de", teacher)),
-        export(_client_in("ru", teacher)),
+        # Semicolons where the decimal separator is a comma, as those spreadsheets expect.
+        export(english, ","),
+        export(_client_in("de", teacher), ";"),
+        export(_client_in("ru", teacher), ";"),
     )
     cards = range(1, room.size + 1)
     assert rows_en[0] == ["rank", "nickname", "points", "answered", "correct", "accuracy"] + [
@@ -784,7 +786,10 @@ def test_a_german_teacher_exports_german_column_names_in_the_same_order(game_dat
     assert by_nickname["Fay"][6] == "Fe (zu spät)" and by_nickname["Gus"][6] == "p (zu spät)"
     assert {row[1]: row[6] for row in rows_en[1:]} == {"Fay": "Fe (late)", "Gus": "p (late)"}
     assert {row[1]: row[6] for row in rows_ru[1:]} == {"Fay": "Fe (поздно)", "Gus": "p (поздно)"}
-    assert [row[:6] + row[7:] for row in rows_de[1:]] == [row[:6] + row[7:] for row in rows_en[1:]]
+    assert [row[:5] + row[7:] for row in rows_de[1:]] == [row[:5] + row[7:] for row in rows_en[1:]]
+    # The accuracy with the teacher's decimal separator: 0,500 in German, 0.500 in English.
+    assert [row[5] for row in rows_de[1:]] == [row[5].replace(".", ",") for row in rows_en[1:]]
+    assert all(re.fullmatch(r"[01]\.\d{3}", row[5]) for row in rows_en[1:])
 
 
 @pytest.mark.parametrize(

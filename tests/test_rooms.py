@@ -233,7 +233,8 @@ def test_the_export_matches_the_board_and_the_class_is_compared_with_the_machine
     response = teacher.get(f"/rooms/{room.pk}/export.csv")
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment;" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.content.startswith("\ufeff".encode()), "Excel reads UTF-8 by its BOM"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     board_rows = selectors.room_board(room)
     assert [(r["nickname"], int(r["points"])) for r in rows] == [
         (row.nickname, row.points) for row in board_rows

@@ -113,7 +113,7 @@ def test_a_teacher_runs_a_room_for_two_students_and_exports_the_results(
     room_id = re.search(r"/rooms/(\d+)/screen/", page.url).group(1)
     export = page.request.get(f"{live_server.url}/rooms/{room_id}/export.csv")
     assert export.status == 200
-    rows = list(csv.DictReader(io.StringIO(export.text())))
+    rows = list(csv.DictReader(io.StringIO(export.body().decode("utf-8-sig"))))
     assert {row["nickname"]: int(row["points"]) for row in rows} == finals
     assert all(int(row["answered"]) == 5 for row in rows)
     # A student cannot fetch the export.
