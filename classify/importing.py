@@ -120,14 +120,14 @@ def _label_value(raw: str, *, line: int, column: str) -> str:
     return group
 
 
-def _number(raw: str, *, line: int, column: str) -> float:
+def _number(raw: str, *, line: int, column: str, decimal_comma: bool = False) -> float:
     text = raw.strip()
     if text == "":
         raise ImportRefused(
             _("line %(line)s, column %(column)s: the value is missing") % _at(line, column)
         )
     try:
-        value = float(text)
+        value = float(text.replace(",", ".") if decimal_comma else text)
     except ValueError:
         shown = text if len(text) <= 30 else text[:27] + "..."
         raise ImportRefused(
@@ -157,6 +157,20 @@ def _number(raw: str, *, line: int, column: str) -> float:
     return value
 
 
+def _dialect(text: str) -> tuple[str, bool]:
+    """The file's column separator, and whether its numbers have a decimal comma.
+
+    KCDC writes commas between the columns and decimal points. A KCDC export opened
+    and saved again by a spreadsheet in German or Russian has semicolons and decimal
+    commas ("13,8003;-47,631;…"): it is read as it is, rather than refused for
+    "missing" columns that are all there. The header decides: semicolons and no comma.
+    """
+    header = text.split("\n", 1)[0]
+    if ";" in header and "," not in header:
+        return ";", True
+    return ",", False
+
+
 def parse_kcdc_csv(
     raw: bytes, *, label_column: str | None = None, ignore_unknown: bool = False
 ) -> ParsedShowers:
@@ -167,7 +181,8 @@ def parse_kcdc_csv(
     text = _decode(raw)
     if not text.strip():
         raise ImportRefused(_("the file is empty"))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    delimiter, decimal_comma = _dialect(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [name.strip() for name in next(reader)]
     except csv.Error as error:
@@ -196,7 +211,10 @@ def parse_kcdc_csv(
                     _("line %(line)s: the header is repeated inside the file") % {"line": line}
                 )
             row: dict[str, float | str] = {
-                name: _number(record[index[name]], line=line, column=name) for name in KCDC_NAMES
+                name: _number(
+                    record[index[name]], line=line, column=name, decimal_comma=decimal_comma
+                )
+                for name in KCDC_NAMES
             }
             if label_column:
                 row["mass_group"] = _label_value(

@@ -62,6 +62,25 @@ def test_a_labelled_export_keeps_its_mass_groups(tmp_path):
     ]
 
 
+@pytest.mark.django_db
+def test_an_export_saved_again_by_a_german_spreadsheet_reads_as_the_original(tmp_path):
+    # Semicolons between the columns and decimal commas, as German or Russian Excel saves.
+    lines = kcdc_sample().read_text().splitlines()[:41]
+    spreadsheet = [line.replace(",", ";").replace(".", ",") for line in lines]
+    original, resaved = tmp_path / "original.csv", tmp_path / "resaved.csv"
+    original.write_text("\n".join(lines) + "\n")
+    resaved.write_text("\n".join(spreadsheet) + "\n")
+    assert spreadsheet[1].startswith("13,8003;-47,631;")
+    run_import(original, "--name", "original")
+    run_import(resaved, "--name", "resaved")
+    fields = ("row", "lg_e", "core_x_m", "core_y_m", "zenith_deg", "azimuth_deg", "lg_n_e")
+    ours = list(Shower.objects.filter(dataset__name="resaved").order_by("row").values_list(*fields))
+    kcdc = list(
+        Shower.objects.filter(dataset__name="original").order_by("row").values_list(*fields)
+    )
+    assert len(ours) == 40 and ours == kcdc
+
+
 def _bad_files() -> dict[str, tuple[bytes, str]]:
     good = [GOOD_ROW] * 5
     csv = lambda *lines: ("\n".join(lines) + "\n").encode()  # noqa: E731
@@ -114,6 +133,10 @@ def _bad_files() -> dict[str, tuple[bytes, str]]:
             "line 2, column lgNe: the value is missing",
         ),
         "binary": (b"\x00\x01\x02" * 100, "NUL bytes"),
+        "spreadsheet_thousands_separator": (
+            (b"lgE;X;Y;Ze;Az;lgNe;lgNmu;Age\n14,1;1.000,5;0;10;10;3;3;1\n"),
+            "line 2, column X: '1.000,5' is not a number",
+        ),
     }
 
 
