@@ -284,3 +284,34 @@ def test_a_guess_clicked_the_instant_its_card_appears_counts(page, live_server, 
         expect(page.locator("[data-reveal]")).to_be_visible()
         assert page.evaluate("window.pressedBeforeHtmx") is False, "clicked before htmx took over"
     assert_clean(page)
+
+
+def test_a_printed_page_is_black_on_white_without_the_screens_controls(
+    page, live_server, live_game_data
+):
+    # Browsers print without backgrounds: the dark theme's light text would vanish.
+    page.goto(live_server.url + "/play/")
+    page.get_by_role("button", name=re.compile("Start a round")).click()
+    page.locator("[data-guess]").first.wait_for()
+    page.locator('[data-guess="Fe"]').click()
+    expect(page.locator("[data-reveal]")).to_be_visible()
+    page.emulate_media(media="print")
+    colours = page.evaluate(
+        "() => ['#card-title', '.fact-value', '.reveal-title', '[data-truth]']"
+        ".map(s => getComputedStyle(document.querySelector(s)).color)"
+    )
+    assert colours == ["rgb(0, 0, 0)"] * 4
+    hidden = page.evaluate(
+        "() => ['.site-header nav', '.language-switcher', '[data-next]']"
+        ".map(s => getComputedStyle(document.querySelector(s)).display)"
+    )
+    assert hidden == ["none"] * 3
+    # The shower's picture keeps its own colours: its background is an SVG fill.
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.footprint svg .bg')).fill")
+        == "rgb(11, 20, 38)"
+    )
+    page.emulate_media(media="screen")
+    assert page.evaluate("getComputedStyle(document.querySelector('#card-title')).color") != (
+        "rgb(0, 0, 0)"
+    )
