@@ -36,6 +36,9 @@ class BoardRow:
     slug: str
     points: int
     rounds: int
+    # A registered player has a public page to link to; a guest has none (a default,
+    # so a row cached before the field existed still reads).
+    registered: bool = False
 
 
 def board_timezone() -> ZoneInfo:
@@ -63,8 +66,9 @@ def competition_ranks(points: list[int]) -> list[int]:
     return ranks
 
 
-def rank_rows(rows: list[tuple[int, str, str, int, int]]) -> list[BoardRow]:
-    """Rows (player id, nickname, slug, points, rounds) sorted by points → ranked rows."""
+def rank_rows(rows: list[tuple]) -> list[BoardRow]:
+    """Rows (player id, nickname, slug, points, rounds[, registered]) sorted by points →
+    ranked rows."""
     ranks = competition_ranks([row[3] for row in rows])
     return [BoardRow(rank, *row) for rank, row in zip(ranks, rows, strict=True)]
 
@@ -79,13 +83,15 @@ def _compute_board(period: str, room_id: int | None, kind: str | None = None) ->
     if room_id is not None:
         entries = entries.filter(round__room_id=room_id)
     rows = (
-        entries.values("player_id", "player__nickname", "player__slug")
+        entries.values("player_id", "player__nickname", "player__slug", "player__user_id")
         .annotate(points=Sum("points"), rounds=Count("id"), last=Max("finished"))
         # Ties: equal points share a rank; within a tie the earlier finisher is listed first.
         .order_by("-points", "last", "player_id")
-        .values_list("player_id", "player__nickname", "player__slug", "points", "rounds")
+        .values_list(
+            "player_id", "player__nickname", "player__slug", "points", "rounds", "player__user_id"
+        )
     )
-    return rank_rows(list(rows))
+    return rank_rows([(*row[:5], row[5] is not None) for row in rows])
 
 
 def _generation() -> int:

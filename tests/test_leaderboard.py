@@ -369,3 +369,19 @@ def test_the_energy_bands_of_the_statistics_are_in_the_visitors_language(client,
     values = [series["values"] for series in english["by_energy"]["series"]]
     assert [series["values"] for series in russian["by_energy"]["series"]] == values
     assert any(value is not None for value in values[0])
+
+
+@pytest.mark.django_db
+def test_the_board_links_registered_players_only_and_every_link_opens(client):
+    now = timezone.now()
+    registered = make_entry("Lise", 900, now)
+    registered.user = get_user_model().objects.create_user("lise", password="fission-1938-x")
+    registered.save()
+    guest = make_entry("Guest-12345", 800, now)
+    text = client.get("/leaderboard/").content.decode()
+    links = re.findall(r'<a href="(/players/[^"]+/)">([^<]+)</a>', text)
+    assert links == [(f"/players/{registered.slug}/", "Lise")]
+    assert f"/players/{guest.slug}/" not in text
+    assert 'data-player="Guest-12345"' in text  # still on the board, without a link
+    for url, _name in links:
+        assert client.get(url).status_code == 200
