@@ -111,8 +111,9 @@ MIDDLEWARE = [
     "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "kascade_game.middleware.MethodNotAllowedPageMiddleware",
     "kascade_game.middleware.ContentSecurityPolicyMiddleware",
+    # Innermost: the page it puts in place of an empty 405 gets every header above.
+    "kascade_game.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "kascade_game.urls"

@@ -93,7 +93,8 @@ def test_every_answer_carries_the_content_security_policy_of_our_own_origin(clie
     answers.append(client.post(f"{card}guess/", {"choice": "Fe"}, HTTP_HX_REQUEST="true"))
     answers.append(client.get("/play/r/no-such-round/card/0/"))
     answers.append(client.get("/no-such-page/"))
-    assert [answer.status_code for answer in answers[-5:]] == [302, 200, 200, 404, 404]
+    answers.append(client.get("/play/new/"))  # the page in place of an empty 405
+    assert [answer.status_code for answer in answers[-6:]] == [302, 200, 200, 404, 404, 405]
     for answer in answers:
         assert directives(answer["Content-Security-Policy"]) == GAME_POLICY, answer
         assert "Content-Security-Policy-Report-Only" not in answer
