@@ -11,6 +11,7 @@ import random
 
 from django.conf import settings
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from kascade_game.models import Round
@@ -21,7 +22,17 @@ from leaderboard.models import Player
 from . import selectors, services
 from .forms import BoothNicknameForm
 
-KEYBOARD_ROWS = ("QWERTZUIOP", "ASDFGHJKL", "YXCVBNM")
+# The on-screen keyboard's letters in the booth's language, laid out as that language's
+# own keyboards are: a German visitor finds Ü, Ö, Ä and ß, a Russian one ЙЦУКЕН.
+KEYBOARD_ROWS = {
+    "en": ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"),
+    "de": ("QWERTZUIOPÜ", "ASDFGHJKLÖÄ", "YXCVBNMß"),
+    "ru": ("ЙЦУКЕНГШЩЗХ", "ФЫВАПРОЛДЖЭ", "ЯЧСМИТЬБЮ"),
+}
+
+
+def keyboard_rows() -> tuple[str, ...]:
+    return KEYBOARD_ROWS.get((get_language() or "en")[:2], KEYBOARD_ROWS["en"])
 
 
 def _visitor(request) -> Player | None:
@@ -68,7 +79,7 @@ def booth_home(request):
     return render(
         request,
         "rooms/booth_start.html",
-        _booth_context(form=BoothNicknameForm(), keyboard=KEYBOARD_ROWS, visitor=visitor),
+        _booth_context(form=BoothNicknameForm(), keyboard=keyboard_rows(), visitor=visitor),
     )
 
 
@@ -89,7 +100,7 @@ def booth_start(request):
     return render(
         request,
         "rooms/booth_start.html",
-        _booth_context(form=form, keyboard=KEYBOARD_ROWS),
+        _booth_context(form=form, keyboard=keyboard_rows()),
         status=getattr(error, "status", 400),
     )
 

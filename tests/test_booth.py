@@ -110,3 +110,26 @@ def test_the_attract_screen_and_big_screen_show_todays_top_ten_booth_rounds(game
     assert screen.count("data-leaderboard-row") == 10 and 'hx-trigger="every 5s"' in screen
     partial = Client().get("/booth/screen/", HTTP_HX_REQUEST="true").content.decode()
     assert partial.lstrip().startswith("<ol") and partial.count("data-leaderboard-row") == 10
+
+
+@pytest.mark.parametrize(
+    "language, first_row, nickname",
+    [
+        ("en", "QWERTYUIOP", "Stella"),
+        ("de", "QWERTZUIOPÜ", "Jürgen Strauß"),
+        ("ru", "ЙЦУКЕНГШЩЗХ", "Аня"),
+    ],
+)
+def test_the_kiosk_keyboard_has_the_letters_of_the_booths_language(
+    game_data, language, first_row, nickname
+):
+    import re
+
+    kiosk = Client(HTTP_ACCEPT_LANGUAGE=language)
+    page = kiosk.get("/booth/").content.decode()
+    rows = re.findall(r'<div class="osk-row">(.*?)</div>', page)
+    letters = ["".join(re.findall(r'data-osk-char="([^"])"', row)) for row in rows[:3]]
+    assert letters[0] == first_row
+    # A name typed with those keys is a name the booth takes.
+    assert set(nickname.upper().replace(" ", "")) <= set("".join(letters))
+    assert start_visit(kiosk, nickname).player.nickname == nickname
