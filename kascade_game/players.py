@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 
+from django.utils.translation import pgettext
+
 from leaderboard.models import Player
 from leaderboard.nicknames import nickname_key
 
@@ -37,8 +39,10 @@ def current_player(request, *, create: bool = False) -> Player | None:
 
 def new_guest(request, *, nickname: str = "", tutorial_seen: bool = False) -> Player:
     """A guest player for this browser session, under `nickname` (checked by the
-    caller) or a drawn Guest-NNNNN, written in one INSERT."""
-    nickname = nickname or f"Guest-{secrets.randbelow(90000) + 10000}"
+    caller) or a drawn Guest-NNNNN in the visitor's language (Gast-, Гость-), written
+    in one INSERT."""
+    guest = pgettext("the first part of a drawn guest nickname", "Guest")
+    nickname = nickname or f"{guest}-{secrets.randbelow(90000) + 10000}"
     player = Player.objects.create(
         nickname=nickname, nickname_key=nickname_key(nickname), tutorial_seen=tutorial_seen
     )

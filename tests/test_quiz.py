@@ -717,3 +717,17 @@ def test_a_guess_buttons_name_may_wrap_after_its_slash_and_nowhere_else():
         buttons = _guess_buttons("de")
     assert '<span class="guess-name">Kohlenstoff/<wbr>Sauerstoff</span>' in buttons
     assert buttons.count("<wbr>") == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language, prefix", [("en", "Guest-"), ("de", "Gast-"), ("ru", "Гость-")])
+def test_a_drawn_guest_name_is_in_the_visitors_language(game_data, language, prefix):
+    from django.test import Client
+
+    from leaderboard.nicknames import check_nickname
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    game_round = round_started_by(client.post("/play/new/", {"difficulty": "easy"}))
+    nickname = game_round.player.nickname
+    assert re.fullmatch(re.escape(prefix) + r"\d{5}", nickname)
+    assert check_nickname(nickname) == nickname  # a name the nickname rules accept
