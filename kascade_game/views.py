@@ -60,23 +60,37 @@ def server_error(request):
     unavailable = isinstance(error, (db.OperationalError, db.InterfaceError)) and not str(
         error
     ).startswith(SCHEMA_ERRORS)
-    body = render_to_string(
-        "kascade_game/server_error.html",
-        {"unavailable": unavailable, "retry_after": RETRY_AFTER_SECONDS},
-    )
-    response = HttpResponse(body, status=503 if unavailable else 500)
-    if unavailable:
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if not unavailable:
+        return _error_response("server", 500)
+    response = _error_response("unavailable", 503, retry_after=RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
-# The pages of Django's own refusals (handler400, handler403, handler404,
-# CSRF_FAILURE_VIEW, and the empty 405s that MethodNotAllowedPageMiddleware fills):
-# the site's layout and navigation in the visitor's language, instead of Django's
-# one English line. The exception's own text is for the log, not for the page; an
-# htmx request gets the message alone, for the element it was going to fill. Like
-# the 500 page, they are rendered without the request: no session, no database.
+# The error pages: the 500 and 503 above, and Django's own refusals (handler400,
+# handler403, handler404, CSRF_FAILURE_VIEW, and the empty 405s that
+# MethodNotAllowedPageMiddleware fills). The site's layout and navigation in the
+# visitor's language, instead of Django's one English line; the exception's own text
+# is for the log, not for the page. They are rendered without the request: no
+# session, no database, which a refused request may not deserve and an outage may
+# not allow. An htmx request is refused with the message alone, for the element it
+# was going to fill.
 ERROR_PAGES = {
+    "server": (
+        _("Something went wrong"),
+        _(
+            "The server could not answer this page. Your answers so far are kept. Go back "
+            "and try again; if it happens again, tell the people running the game."
+        ),
+    ),
+    "unavailable": (
+        _("Back in a moment"),
+        _(
+            "The game's database is not answering right now, for example while it "
+            "restarts. Nothing you had answered is lost. This page tries again by itself "
+            "in a few seconds."
+        ),
+    ),
     400: (
         _("Bad request"),
         _("The server could not understand this request. Go back and try again."),
@@ -112,24 +126,32 @@ ERROR_PAGES = {
 }
 
 
-def _error_page(request, kind, status: int) -> HttpResponse:
+def _error_response(
+    kind, status: int, *, htmx: bool = False, retry_after: int | None = None
+) -> HttpResponse:
     title, message = ERROR_PAGES[kind]
-    template = (
-        "kascade_game/_error_message.html"
-        if getattr(request, "htmx", False)
-        else "kascade_game/error_page.html"
-    )
-    context = {"title": title, "message": message, "kind": kind, "navigation": NAVIGATION}
+    template = "kascade_game/_error_message.html" if htmx else "kascade_game/error_page.html"
+    context = {
+        "title": title,
+        "message": message,
+        "kind": kind,
+        "navigation": NAVIGATION,
+        "retry_after": retry_after,
+    }
     try:
         body = render_to_string(template, context)
     except Exception:
-        # A refusal must not turn into a 500 (a static file missing from the manifest,
-        # say): then one plain line, as Django's own page was.
+        # An error page must not fail in turn (a static file missing from the
+        # manifest, say): then one plain line, as Django's own page was.
         logger.exception("the %s page could not be rendered", kind)
         return HttpResponse(
             f"{title}. {message}", status=status, content_type="text/plain; charset=utf-8"
         )
     return HttpResponse(body, status=status)
+
+
+def _error_page(request, kind, status: int) -> HttpResponse:
+    return _error_response(kind, status, htmx=getattr(request, "htmx", False))
 
 
 def bad_request(request, exception=None):
