@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -308,16 +308,19 @@ def play_guess(request, public_id: str, position: int):
     except services.GameError as error:
         return _error(request, error)
     guess, game_round, card = outcome.guess, outcome.round, outcome.guess.card
+    if not request.htmx:
+        # A plain form post (no JavaScript): Post/Redirect/Get. The card's own page
+        # shows its recorded guess with the reveal, so a reload or the back button
+        # asks nothing and the address bar holds a page that can be shared.
+        url = reverse("play-card", args=[game_round.public_id, card.position])
+        return HttpResponseRedirect(f"{url}#guess-area", status=303)
+    # The card is on the player's screen: only the reveal (into #guess-area) and
+    # the round bar's new score and progress (out of band) change. Re-rendering
+    # the card (its footprint above all) was a third of a guess's server time
+    # (docs/benchmarks.md, loadtest).
     answer = _reveal_context(game_round, guess, outcome.predictions or None)
-    if request.htmx:
-        # The card is on the player's screen: only the reveal (into #guess-area) and
-        # the round bar's new score and progress (out of band) change. Re-rendering
-        # the card (its footprint above all) was a third of a guess's server time
-        # (docs/benchmarks.md, loadtest).
-        bar = reveal.round_bar_html(game_round=game_round, position=card.position + 1, oob=True)
-        return HttpResponse(answer["reveal"] + bar)
-    context = {**_card_context(game_round, card, answered=True), **answer}
-    return render(request, "kascade_game/play/card.html", context)
+    bar = reveal.round_bar_html(game_round=game_round, position=card.position + 1, oob=True)
+    return HttpResponse(answer["reveal"] + bar)
 
 
 @require_GET

@@ -358,7 +358,7 @@ def finish_round(client, *, choices=None) -> object:
             client.post(
                 f"/play/r/{game_round.public_id}/card/{position}/guess/", {"choice": choice}
             ).status_code
-            == 200
+            == 303
         )
     game_round.refresh_from_db()
     assert game_round.is_finished

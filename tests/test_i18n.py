@@ -341,7 +341,7 @@ def test_a_german_visitor_plays_a_round_and_reads_the_reveal_in_german(client, g
     game_round = _start_round(client)
     for position in range(game_round.size):
         response = client.post(
-            f"/play/r/{game_round.public_id}/card/{position}/guess/", {"choice": "Fe"}
+            f"/play/r/{game_round.public_id}/card/{position}/guess/", {"choice": "Fe"}, follow=True
         )
         html = response.content.decode()
         assert response.status_code == 200
@@ -366,7 +366,7 @@ def test_a_russian_visitor_gets_russian_plural_forms(client, game_data):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
     game_round = _start_round(client)
     html = client.post(
-        f"/play/r/{game_round.public_id}/card/0/guess/", {"choice": "p"}
+        f"/play/r/{game_round.public_id}/card/0/guess/", {"choice": "p"}, follow=True
     ).content.decode()
     assert "Верно!" in html or "Не совсем." in html
     assert re.search(r"\+\d+ очк(о|а|ов)", html)

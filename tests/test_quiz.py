@@ -244,7 +244,7 @@ def test_each_forests_table_gives_its_probabilities_in_percent_on_both_answers(c
 
     game_round = start_round(client)
     for position, htmx in ((0, {"HTTP_HX_REQUEST": "true"}), (1, {})):
-        text = client.post(guess_url(game_round, position), {"choice": "C"}, **htmx)
+        text = client.post(guess_url(game_round, position), {"choice": "C"}, follow=True, **htmx)
         text = text.content.decode()
         card = game_round.cards.get(position=position)
         for key, answer in forest_answers(card).items():
@@ -278,7 +278,8 @@ def test_an_htmx_guess_answers_with_the_reveal_and_the_round_bar_not_the_card_ag
     assert f'data-score="{guess.points}"' in bar[1]
     assert '<progress max="10" value="1"' in bar[1]
     # Without htmx the same answer is the whole card page, card and reveal.
-    page = client.post(guess_url(game_round, 1), {"choice": "He"}).content.decode()
+    page = client.post(guess_url(game_round, 1), {"choice": "He"}, follow=True)
+    page = page.content.decode()
     assert "<svg" in page and "data-reveal" in page and "hx-swap-oob" not in page
 
 
@@ -419,9 +420,14 @@ def test_an_answered_cards_page_shows_its_reveal_and_the_round_bar_without_a_tim
 @pytest.mark.django_db
 def test_a_replayed_guess_is_counted_once_and_answered_with_the_recorded_result(client, game_data):
     game_round = start_round(client)
-    first = client.post(guess_url(game_round, 0), {"choice": "p"})
-    second = client.post(guess_url(game_round, 0), {"choice": "Fe"})
+    first = client.post(guess_url(game_round, 0), {"choice": "p"}, follow=True)
+    second = client.post(guess_url(game_round, 0), {"choice": "Fe"}, follow=True)
     assert first.status_code == second.status_code == 200
+    assert (
+        first.redirect_chain
+        == second.redirect_chain
+        == [(card_url(game_round, 0) + "#guess-area", 303)]
+    )
     assert Guess.objects.filter(card__round=game_round).count() == 1
     guess = Guess.objects.get(card__round=game_round)
     assert guess.choice == "p"
@@ -464,7 +470,7 @@ def test_a_card_that_does_not_exist_is_404(client, game_data):
 def test_a_full_round_ends_with_you_versus_each_forest(client, game_data):
     game_round = start_round(client)
     for position in range(game_round.size):
-        assert client.post(guess_url(game_round, position), {"choice": "C"}).status_code == 200
+        assert client.post(guess_url(game_round, position), {"choice": "C"}).status_code == 303
     game_round.refresh_from_db()
     assert game_round.is_finished
     guesses = list(Guess.objects.filter(card__round=game_round))
@@ -474,7 +480,7 @@ def test_a_full_round_ends_with_you_versus_each_forest(client, game_data):
     for key in HADRONIC_MODELS:
         right = sum(guess.forest_answers[key] == guess.truth for guess in guesses)
         assert f'data-forest-score="{key}">{right}/10' in summary
-    assert client.post(guess_url(game_round, 0), {"choice": "p"}).status_code == 200
+    assert client.post(guess_url(game_round, 0), {"choice": "p"}).status_code == 303
     game_round.refresh_from_db()
     assert game_round.answered == 10
 

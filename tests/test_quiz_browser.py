@@ -286,6 +286,36 @@ def test_a_guess_clicked_the_instant_its_card_appears_counts(page, live_server, 
     assert_clean(page)
 
 
+def test_a_full_round_without_javascript_posts_redirects_and_a_reload_changes_nothing(
+    new_page, live_server, live_game_data
+):
+    page = new_page(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page.goto(live_server.url + "/play/")
+    page.fill("#id_nickname", "Hedy Lamarr")
+    page.get_by_role("button", name=re.compile("Start a round")).click()
+    scores = []
+    for position in range(10):
+        page.locator(f'[data-guess="{["Fe", "Si", "C", "He", "p"][position % 5]}"]').click()
+        assert_reveal_complete(page)
+        # Post/Redirect/Get: the address is the card's own page at its reveal, not the
+        # guess URL a reload would post to again.
+        assert page.url.endswith(f"/card/{position}/#guess-area"), page.url
+        score = int(page.locator("[data-score]").first.get_attribute("data-score"))
+        page.reload()
+        assert_reveal_complete(page)
+        assert page.locator("[data-guess]").count() == 0, "an answered card takes no guess"
+        assert int(page.locator("[data-score]").first.get_attribute("data-score")) == score
+        scores.append(score)
+        page.locator("[data-next]").click()
+    page.wait_for_url("**/summary/")
+    assert int(page.locator("[data-score]").first.get_attribute("data-score")) == scores[-1]
+    page.goto(live_server.url + "/leaderboard/")
+    assert page.locator('[data-player="Hedy Lamarr"]').get_attribute("data-points") == str(
+        scores[-1]
+    )
+    assert_clean(page)
+
+
 def test_a_printed_page_is_black_on_white_without_the_screens_controls(
     page, live_server, live_game_data
 ):

@@ -57,7 +57,10 @@ def student_round(room: Room, nickname: str) -> Round:
 
 
 def guess(client: Client, game_round: Round, position: int, choice: str = "Fe"):
-    return client.post(f"/play/r/{game_round.public_id}/card/{position}/guess/", {"choice": choice})
+    """A student's guess as a browser makes it: the post, then its 303 to the card's page."""
+    return client.post(
+        f"/play/r/{game_round.public_id}/card/{position}/guess/", {"choice": choice}, follow=True
+    )
 
 
 def test_a_teacher_creates_a_room_with_an_unguessable_code_and_a_fixed_deck(game_data):
