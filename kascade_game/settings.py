@@ -270,6 +270,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # cache (Redis when configured); if the cache is down, requests go through
 # rather than locking every player out.
 RATELIMIT_VIEW = "leaderboard.views.too_many_requests"
+# Proxies in front of gunicorn that write X-Forwarded-For (1 behind the cluster's
+# ingress-nginx, k8s/configmap.yaml; 0 with no proxy): without it every player
+# would share the ingress pod's address (kascade_game/addresses.py).
+try:
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or "0")
+except ValueError:
+    TRUSTED_PROXIES = -1
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(
+        "TRUSTED_PROXIES must be the number of proxies in front of the application "
+        f"(0, 1, 2, …), not {os.environ.get('TRUSTED_PROXIES')!r}"
+    )
+RATELIMIT_IP_META_KEY = "kascade_game.addresses.client_ip"
 # Wrong room codes (and other failed joins) per address: a class behind one school
 # router shares an address, and 31**8 codes cannot be guessed at this rate.
 ROOM_JOIN_FAILURE_RATE = os.environ.get("ROOM_JOIN_FAILURE_RATE", "30/m")

@@ -312,6 +312,9 @@ def test_services_and_ingress_route_to_existing_pods_and_ports():
     assert "redis:6379" in config["REDIS_URL"]
     assert service_names["redis"]["spec"]["ports"][0]["port"] == 6379
     assert "@postgres:5432/" in _secret_template()["stringData"]["DATABASE_URL"]
+    # The web pods sit behind one proxy, the ingress controller: the rate limits
+    # count the address it passed on (kascade_game/addresses.py), not its own.
+    assert config["TRUSTED_PROXIES"] == "1"
 
 
 def test_web_worker_and_job_get_every_setting_production_requires():
