@@ -13,6 +13,7 @@ This is the one module that reads the environment. Two modes:
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -283,9 +284,27 @@ if TRUSTED_PROXIES < 0:
         f"(0, 1, 2, …), not {os.environ.get('TRUSTED_PROXIES')!r}"
     )
 RATELIMIT_IP_META_KEY = "kascade_game.addresses.client_ip"
-# Wrong room codes (and other failed joins) per address: a class behind one school
-# router shares an address, and 31**8 codes cannot be guessed at this rate.
-ROOM_JOIN_FAILURE_RATE = os.environ.get("ROOM_JOIN_FAILURE_RATE", "30/m")
+
+
+def _env_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate ("30/m", "40/h", "5/10m"), checked at start-up."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"[1-9][0-9]*/(?:[1-9][0-9]*)?[smhd]", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 30/m, 40/h or 5/10m, not {value!r}"
+        )
+    return value
+
+
+# The limits count per client address (kascade_game/limits.py), and a class behind
+# one school router shares one. Wrong room codes and other failed joins: 31**8
+# codes cannot be guessed at this rate.
+ROOM_JOIN_FAILURE_RATE = _env_rate("ROOM_JOIN_FAILURE_RATE", "30/m")
+# Wrong passwords and refused sign-up forms together (each account name also has
+# 5 log-in attempts a minute, leaderboard/views.py).
+ACCOUNT_FAILURE_RATE = _env_rate("ACCOUNT_FAILURE_RATE", "30/m")
+# Accounts made: a class of thirty signing up in one lesson fits.
+SIGNUP_RATE = _env_rate("SIGNUP_RATE", "40/h")
 # How often the projector and the students' waiting page refresh (issue 8: ≤ 2 s).
 ROOM_POLL_SECONDS = 2
 # The festival booth returns to its attract screen after this many idle seconds.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from kascade_game import limits
 from kascade_game.players import SESSION_KEY, current_player
 
 from . import profile as profile_data
@@ -31,36 +33,64 @@ PERIOD_LABELS = {
 }
 
 
-def too_many_requests(request, exception=None):
+def too_many_requests(request, exception=None, *, message: str | None = None):
     return render(
         request,
         "leaderboard/too_many.html",
-        {"message": _("Too many attempts. Please wait a minute and try again.")},
+        {"message": message or _("Too many attempts. Please wait a minute and try again.")},
         status=429,
     )
 
 
-@method_decorator(ratelimit(key="ip", rate="10/m", method="POST", block=True), name="post")
+# Per address (kascade_game/limits.py): wrong passwords and refused sign-up forms
+# together, and accounts made. A class logging in or signing up at once is none.
+ACCOUNT_FAILURES = "accounts.failures"
+ACCOUNTS_MADE = "accounts.made"
+
+
+def _account_failure(request) -> None:
+    limits.count(request, ACCOUNT_FAILURES, settings.ACCOUNT_FAILURE_RATE)
+
+
 @method_decorator(
     ratelimit(key="post:username", rate="5/m", method="POST", block=True), name="post"
 )
 class RateLimitedLoginView(auth_views.LoginView):
-    """Django's log-in, limited per address and per account name (django-ratelimit).
-    A refused log-in answers 400 with the form and its message."""
+    """Django's log-in, limited per account name (every attempt) and per address
+    (failed attempts only). A refused log-in answers 400 with the form and its message."""
+
+    def post(self, request, *args, **kwargs):
+        if limits.used_up(request, ACCOUNT_FAILURES, settings.ACCOUNT_FAILURE_RATE):
+            return too_many_requests(request)
+        return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
+        _account_failure(self.request)
         response = super().form_invalid(form)
         response.status_code = 400
         return response
 
 
-@ratelimit(key="ip", rate="5/10m", method="POST", block=True)
 @require_http_methods(["GET", "POST"])
 def signup(request):
     guest = current_player(request)
     if request.user.is_authenticated:
         return redirect("profile")
+    if request.method == "POST":
+        if limits.used_up(request, ACCOUNT_FAILURES, settings.ACCOUNT_FAILURE_RATE):
+            return too_many_requests(request)
+        if limits.used_up(request, ACCOUNTS_MADE, settings.SIGNUP_RATE):
+            return too_many_requests(
+                request,
+                message=_(
+                    "Many accounts have been made from this network recently. Please "
+                    "try again later, or play on as a guest: an account can claim "
+                    "your rounds afterwards."
+                ),
+            )
     form = SignupForm(request.POST or None, guest=guest)
+    if request.method == "POST" and not form.is_valid():
+        _account_failure(request)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user = form.save()
@@ -78,6 +108,7 @@ def signup(request):
                     nickname_key=nickname_key(form.cleaned_data["nickname"]),
                 )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        limits.count(request, ACCOUNTS_MADE, settings.SIGNUP_RATE)
         messages.success(request, _("Welcome! Your account is ready."))
         return redirect("profile")
     return render(

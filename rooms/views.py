@@ -16,8 +16,8 @@ from django.utils.formats import get_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ratelimit.core import get_usage
 
+from kascade_game import limits
 from kascade_game.models import Round
 from kascade_game.players import remember_room_player, room_player_id
 from kascade_game.services import GameError
@@ -113,20 +113,7 @@ def teacher_request(request):
     return redirect("rooms")
 
 
-def _join_usage(request, *, increment: bool) -> dict | None:
-    return get_usage(
-        request,
-        group="rooms.join-failures",
-        key="ip",
-        rate=settings.ROOM_JOIN_FAILURE_RATE,
-        increment=increment,
-    )
-
-
-def _join_blocked(request) -> bool:
-    """True once this address has used up its failed joins for the period."""
-    usage = _join_usage(request, increment=False)
-    return bool(usage) and usage["count"] >= usage["limit"]
+JOIN_FAILURES = "rooms.join-failures"
 
 
 @require_http_methods(["GET", "POST"])
@@ -135,7 +122,7 @@ def room_join(request):
     if request.method == "GET":
         form = JoinForm(initial={"code": request.GET.get("code", "")})
         return render(request, "rooms/join.html", {"section": "rooms", "form": form})
-    if _join_blocked(request):
+    if limits.used_up(request, JOIN_FAILURES, settings.ROOM_JOIN_FAILURE_RATE):
         return render(
             request,
             "rooms/join.html",
@@ -165,7 +152,7 @@ def room_join(request):
         else:
             remember_room_player(request, room.pk, game_round.player_id)
             return redirect("room-lobby", code=room.code)
-    _join_usage(request, increment=True)
+    limits.count(request, JOIN_FAILURES, settings.ROOM_JOIN_FAILURE_RATE)
     if error is not None:
         on_code = isinstance(error, services.RoomNotFound | services.RoomClosed)
         form.add_error("code" if on_code else "nickname", str(error))

@@ -115,7 +115,7 @@ def _settings_env_names() -> dict[str, set[str]]:
     """Environment names kascade_game/settings.py reads, by how it reads them."""
     source = (ROOT / "kascade_game" / "settings.py").read_text()
     found: dict[str, set[str]] = {}
-    for reader in ("os.environ.get", "_env_bool", "_env_list", "_required"):
+    for reader in ("os.environ.get", "_env_bool", "_env_list", "_env_rate", "_required"):
         pattern = re.escape(reader) + r'\(\s*"([A-Z0-9_]+)"'
         found[reader] = set(re.findall(pattern, source))
     return found

@@ -253,6 +253,30 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set when DJANGO_ENV=production" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["ROOM_JOIN_FAILURE_RATE", "ACCOUNT_FAILURE_RATE", "SIGNUP_RATE"])
+@pytest.mark.parametrize("value", ["thirty", "30", "30/0m", "30/w", "0/m"])
+def test_a_rate_limit_that_is_not_a_rate_stops_the_start_with_the_reason(name, value):
+    result = _settings_in_subprocess({name: value}, SHOW_SETTINGS)
+    assert result.returncode != 0
+    assert f"{name} must be a rate such as 30/m, 40/h or 5/10m, not {value!r}" in result.stderr
+
+
+def test_rate_limits_read_from_the_environment_reach_the_settings():
+    show = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.ROOM_JOIN_FAILURE_RATE, s.ACCOUNT_FAILURE_RATE, s.SIGNUP_RATE]))"
+    )
+    default = _settings_in_subprocess({}, show)
+    assert json.loads(default.stdout) == ["30/m", "30/m", "40/h"], default.stderr
+    rates = {
+        "ROOM_JOIN_FAILURE_RATE": "5/10m",
+        "ACCOUNT_FAILURE_RATE": "10/m",
+        "SIGNUP_RATE": "90/d",
+    }
+    chosen = _settings_in_subprocess(rates, show)
+    assert json.loads(chosen.stdout) == ["5/10m", "10/m", "90/d"], chosen.stderr
+
+
 def test_production_check_deploy_reports_no_issues():
     result = _settings_in_subprocess(
         PRODUCTION_ENV,

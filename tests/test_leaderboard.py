@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -196,23 +197,93 @@ def test_signup_refuses_an_offensive_or_impersonating_nickname(client):
     assert not get_user_model().objects.exists()
 
 
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _signup(client: Client, name: str):
+    password = "cosmic-ray-2026!"
+    return client.post(
+        "/accounts/signup/",
+        {"username": name, "nickname": name, "password1": password, "password2": password},
+    )
+
+
 @pytest.mark.django_db
 @pytest.mark.ratelimit
-def test_log_in_and_sign_up_attempts_are_rate_limited():
+def test_wrong_passwords_and_refused_sign_ups_are_rate_limited_per_address(settings):
+    settings.ACCOUNT_FAILURE_RATE = "4/m"
+    settings.PASSWORD_HASHERS = FAST_HASHER
+    name = f"bob-{uuid.uuid4().hex[:12]}"  # the per-name counter outlives a test
+    get_user_model().objects.create_user(name, password="cosmic-ray-2026!")
     # Fresh addresses each run: the counters live in Redis, which outlives a test run.
-    login_ip, signup_ip = unused_address(), unused_address()
-    fresh_ratelimit_window(login_ip, 60)
-    client = Client(REMOTE_ADDR=login_ip)
-    statuses = [
+    address = unused_address()
+    fresh_ratelimit_window(address, 60)
+    client = Client(REMOTE_ADDR=address)
+    wrong = [
         client.post("/accounts/login/", {"username": f"x{i}", "password": "wrong"}).status_code
-        for i in range(12)
+        for i in range(2)
     ]
-    assert statuses[:10] == [400] * 10 and statuses[10:] == [429, 429]
-    fresh_ratelimit_window(signup_ip, 600)
-    signups = Client(REMOTE_ADDR=signup_ip)
-    statuses = [signups.post("/accounts/signup/", {"username": ""}).status_code for _ in range(6)]
+    refused = [client.post("/accounts/signup/", {"username": ""}).status_code for _ in range(2)]
+    assert wrong == refused == [400, 400]
+    # Used up: even the right password waits, and so does a good sign-up form.
+    right = {"username": name, "password": "cosmic-ray-2026!"}
+    blocked = client.post("/accounts/login/", right)
+    assert blocked.status_code == 429 and "Too many attempts" in blocked.content.decode()
+    assert _signup(client, "eve").status_code == 429
+    assert not get_user_model().objects.filter(username="eve").exists()
+    # Another address is not affected.
+    assert Client(REMOTE_ADDR=unused_address()).post("/accounts/login/", right).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.ratelimit
+def test_one_account_name_gets_five_log_in_attempts_a_minute_from_anywhere(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHER
+    # A name of its own: the counters outlive a test (and, in Redis, a run).
+    name = f"ada-{uuid.uuid4().hex[:12]}"
+    get_user_model().objects.create_user(name, password="cosmic-ray-2026!")
+    fresh_ratelimit_window(name, 60)
+    statuses = [
+        Client(REMOTE_ADDR=unused_address())
+        .post("/accounts/login/", {"username": name, "password": f"guess-{i}"})
+        .status_code
+        for i in range(6)
+    ]
     assert statuses == [400] * 5 + [429]
-    assert "Too many attempts" in signups.post("/accounts/signup/", {}).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.ratelimit
+def test_a_class_behind_one_school_router_signs_up_and_logs_in_within_a_minute(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHER
+    school = unused_address()
+    fresh_ratelimit_window(school, 60, need_s=40)
+    students = [f"student{i:02d}" for i in range(30)]
+    assert [_signup(Client(REMOTE_ADDR=school), name).status_code for name in students] == [
+        302
+    ] * 30
+    logins = [
+        Client(REMOTE_ADDR=school)
+        .post("/accounts/login/", {"username": name, "password": "cosmic-ray-2026!"})
+        .status_code
+        for name in students
+    ]
+    assert logins == [302] * 30
+
+
+@pytest.mark.django_db
+@pytest.mark.ratelimit
+def test_accounts_made_from_one_address_are_limited_and_the_page_says_what_to_do(settings):
+    settings.SIGNUP_RATE = "2/h"
+    settings.PASSWORD_HASHERS = FAST_HASHER
+    address = unused_address()
+    fresh_ratelimit_window(address, 3600)
+    made = [_signup(Client(REMOTE_ADDR=address), name).status_code for name in ("ann", "ben")]
+    assert made == [302, 302]
+    third = _signup(Client(REMOTE_ADDR=address), "cat")
+    assert third.status_code == 429
+    assert "play on as a guest" in third.content.decode()
+    assert not get_user_model().objects.filter(username="cat").exists()
 
 
 @pytest.mark.django_db
