@@ -105,7 +105,8 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = (os.environ.get("GUNICORN_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "info").lower()
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s"'
+# The peer (in the cluster: the ingress pod), then the client the ingress passed on.
+access_log_format = '%(h)s %({x-forwarded-for}i)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s"'
 
 
 def pre_fork(server, worker):

@@ -624,6 +624,34 @@ def test_gunicorn_sizes_workers_from_the_cpu_limit(monkeypatch, tmp_path):
     assert conf.default_workers() == 8  # unlimited: capped by WEB_MAX_WORKERS
 
 
+@pytest.mark.parametrize(
+    ("headers", "client"), [([("X-FORWARDED-FOR", "203.0.113.7")], "203.0.113.7"), ([], "-")]
+)
+def test_the_access_log_names_the_client_behind_the_ingress(monkeypatch, tmp_path, headers, client):
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    conf = _load_gunicorn_conf(monkeypatch, tmp_path, {}, None)
+    environ = {
+        "REMOTE_ADDR": "10.244.0.17",
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/play/",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    request = SimpleNamespace(headers=headers)
+    response = SimpleNamespace(status="200 OK", headers=[], sent=512)
+    logger = Logger(Config())
+    # As Logger.access formats a line: a missing header prints "-".
+    atoms = logger.atoms_wrapper_class(
+        logger.atoms(response, request, environ, timedelta(milliseconds=3))
+    )
+    line = conf.access_log_format % atoms
+    assert line == f'10.244.0.17 {client} "GET /play/ HTTP/1.1" 200 512 3ms "-" "-"'
+
+
 def test_gunicorn_settings_follow_the_environment(monkeypatch, tmp_path):
     conf = _load_gunicorn_conf(
         monkeypatch, tmp_path, {"WEB_CONCURRENCY": "7", "PORT": "9000"}, "max 100000"
